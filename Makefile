@@ -1,0 +1,54 @@
+# Two commands: `make lab` (set up and open the course) and `make test` (set up and test).
+# Both create .venv from nothing with python3 -m venv + pip, and are fast once it exists.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8888
+# nbgrader calls the `alembic` executable: the environment's bin/ must be on PATH.
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: lab test install lint format release execute check-release bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	MPLBACKEND= $(BIN)/jupyter lab --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/notebooks
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m grader release --check
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+
+# Re-run the instructor notebooks (refresh their stored outputs), then regenerate notebooks/.
+execute: $(STAMP)
+	$(BIN)/python -m grader execute
+
+release: $(STAMP)
+	$(BIN)/python -m grader release
+
+check-release: $(STAMP)
+	$(BIN)/python -m grader release --check
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

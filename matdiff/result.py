@@ -1,0 +1,167 @@
+"""CheckResult: the verdict of a check, with a mistake map that shows *where* an answer is
+wrong (too high, too low, not a number) without ever showing the expected values."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["CheckResult", "DIAGNOSES"]
+
+DIAGNOSES = {
+    "shape": "wrong shape",
+    "transpose": "the transpose, or the other layout, of the right answer",
+    "sign": "the right answer with the wrong sign",
+    "scale": "a constant multiple of the right answer",
+    "missing-sum": "a broadcast gradient that was not summed over the broadcast axis",
+    "upstream-ignored": "the answer for an upstream gradient of ones, ignoring G",
+    "not-finite": "contains NaN or inf",
+    "not-array": "not an array of numbers",
+    "not-answered": "the exercise has not been answered yet",
+    "error": "the answer function raised an exception",
+    "wrong-values": "right shape, wrong values",
+}
+
+# Symbols of the text map, and the colours of the HTML / figure map.
+SYMBOLS = {0: ".", 1: "+", -1: "-", 2: "!"}
+COLOURS = {0: "#eef2f5", 1: "#d6604d", -1: "#4393c3", 2: "#222222"}
+MEANING = {0: "right", 1: "too high", -1: "too low", 2: "NaN or inf"}
+_MAX_TEXT_ROWS, _MAX_TEXT_COLS = 30, 60
+
+
+@dataclass(eq=False)
+class CheckResult:
+    """The outcome of a check. ``bool(result)`` is ``result.ok``; ``str(result)`` is the
+    message.
+
+    Attributes
+    ----------
+    ok : bool
+    message : str
+        A plain-language verdict: what is wrong, its likely cause and where to look.
+        It never contains the expected values.
+    diagnosis : str or None
+        None when ok, else one tag of :data:`DIAGNOSES`.
+    max_abs_error : float
+        Largest absolute difference from the numeric derivative (inf when incomparable).
+    max_rel_error : float
+        ``max_abs_error`` divided by the largest magnitude of the right answer.
+    mistakes : numpy.ndarray or None
+        The mistake map, in the answer's shape: 0 right, +1 too high, -1 too low,
+        2 NaN or inf. None when the shapes do not match.
+    """
+
+    ok: bool
+    message: str
+    diagnosis: str | None = None
+    max_abs_error: float = float("inf")
+    max_rel_error: float = float("inf")
+    name: str = "check"
+    expected_shape: tuple | None = None
+    answer_shape: tuple | None = None
+    mistakes: np.ndarray | None = None
+    row_label: str = "row"
+    col_label: str = "column"
+    tolerance: float | None = None
+    parts: list[CheckResult] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        text = self.message
+        grid = self.text_map()
+        return f"{text}\n{grid}" if grid else text
+
+    # ----------------------------------------------------------------- the map
+    def _maps(self) -> list[CheckResult]:
+        """This result's own map, or those of its parts (check_backward)."""
+        if self.parts:
+            return [p for p in self.parts if p.mistakes is not None and not p.ok]
+        return [self] if self.mistakes is not None and not self.ok else []
+
+    def grid(self) -> np.ndarray | None:
+        """The mistake map as a 2-D array (tensors flattened: leading axes become rows)."""
+        if self.mistakes is None:
+            return None
+        return _as_2d(self.mistakes)
+
+    def text_map(self) -> str:
+        """The mistake map as text: ``.`` right, ``+`` too high, ``-`` too low, ``!`` NaN/inf."""
+        blocks = []
+        for part in self._maps():
+            g = part.grid()
+            rows, cols = g.shape
+            lines = [f"mistake map of {part.name} {part.answer_shape} "
+                     f"(rows: {part.row_label}, columns: {part.col_label}; "
+                     ". right, + too high, - too low, ! NaN/inf):"]
+            for r in range(min(rows, _MAX_TEXT_ROWS)):
+                row = "".join(SYMBOLS[int(v)] for v in g[r, :_MAX_TEXT_COLS])
+                lines.append("  " + row + (" ..." if cols > _MAX_TEXT_COLS else ""))
+            if rows > _MAX_TEXT_ROWS:
+                lines.append(f"  ... ({rows - _MAX_TEXT_ROWS} more rows)")
+            blocks.append("\n".join(lines))
+        return "\n".join(blocks)
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.ok else "#b42318"
+        msg = html.escape(self.message).replace("\n", "<br>")
+        out = [f'<div class="matdiff-result" style="border-left:4px solid {colour};'
+               f'padding:4px 8px;font-family:sans-serif">{msg}']
+        for part in self._maps():
+            out.append(_html_grid(part))
+        out.append("</div>")
+        return "".join(out)
+
+    def show(self):
+        """Draw the mistake map (a matplotlib Figure), or print the message when the answer
+        is right or its shape is wrong (there is nothing to map then)."""
+        maps = self._maps()
+        if not maps:
+            print(self.message)
+            return None
+        from .plotting import plot_mistakes
+
+        return plot_mistakes(maps)
+
+
+def _as_2d(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim == 2:
+        return a
+    half = a.ndim // 2
+    return a.reshape(int(np.prod(a.shape[:half])), -1)
+
+
+def _html_grid(part: CheckResult) -> str:
+    g = part.grid()
+    rows, cols = g.shape
+    rows_shown, cols_shown = min(rows, 40), min(cols, 60)
+    cell = "width:14px;height:14px;padding:0;border:1px solid #fff"
+    head = (f'<div style="margin-top:6px;font-size:90%">Mistake map of '
+            f"<b>{html.escape(part.name)}</b> {part.answer_shape}: rows = "
+            f"{html.escape(part.row_label)}, columns = {html.escape(part.col_label)}</div>")
+    table = ['<table style="border-collapse:collapse;margin:2px 0">']
+    for r in range(rows_shown):
+        table.append("<tr>")
+        for c in range(cols_shown):
+            v = int(g[r, c])
+            table.append(f'<td title="{MEANING[v]}" style="{cell};background:{COLOURS[v]}"></td>')
+        table.append("</tr>")
+    table.append("</table>")
+    legend = " ".join(
+        f'<span style="display:inline-block;width:10px;height:10px;background:{COLOURS[k]}">'
+        f"</span> {MEANING[k]}" for k in (0, 1, -1, 2)
+    )
+    more = ""
+    if rows > rows_shown or cols > cols_shown:
+        more = f" (showing {rows_shown} x {cols_shown} of {rows} x {cols})"
+    return head + "".join(table) + f'<div style="font-size:85%">{legend}{more}</div>'
