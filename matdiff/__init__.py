@@ -13,6 +13,7 @@ from .checks import (
     assert_backward,
     assert_gradient,
     assert_jacobian,
+    call_answer,
     check_backward,
     check_gradient,
     check_jacobian,
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "numeric_jacobian", "numeric_gradient", "METHODS",
     "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward",
+    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer",
     "CheckResult", "DIAGNOSES", "FunctionError",
     "progress", "reset_progress",
     "vec", "unvec", "to_matrix", "to_denominator", "to_numerator",

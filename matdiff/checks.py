@@ -23,7 +23,7 @@ from .result import CheckResult
 
 __all__ = [
     "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward",
+    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer",
 ]
 
 _UPSTREAM_SEED = 390
@@ -330,3 +330,26 @@ def assert_backward(*args: Any, **kwargs: Any) -> CheckResult:
     """:func:`check_backward`, raising ``AssertionError(result.message)`` when it fails."""
     return _assert(check_backward(*args, **kwargs))
 
+
+
+def call_answer(answer: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
+    """Call a learner's answer function for a test that is not a derivative check.
+
+    Returns what it returns. When it raises, raises ``AssertionError`` with a readable
+    message instead (``not answered yet`` for ``NotImplementedError``), so that a test cell
+    fails with a sentence, not a traceback into the learner's code. Records the attempt in
+    :func:`matdiff.progress` as not passed when it raised.
+
+    Examples
+    --------
+    >>> import matdiff as md
+    >>> md.call_answer(lambda: "numerator", name="which_layout")
+    'numerator'
+    """
+    check_callable(answer, "answer")
+    label = name or _func_name(answer, "answer")
+    try:
+        return answer(*args)
+    except Exception as exc:
+        result = record(label, failure_from_exception(exc, label, _func_name(answer, "answer")))
+        raise AssertionError(result.message) from None
