@@ -115,6 +115,10 @@ class CheckResult:
                f'padding:4px 8px;font-family:sans-serif">{msg}']
         for part in self._maps():
             out.append(_html_grid(part))
+        for part in (self.parts or [self]):
+            if not part.ok and part.mistakes is None and part.expected_shape is not None \
+                    and part.answer_shape is not None:
+                out.append(_html_shapes(part))
         out.append("</div>")
         return "".join(out)
 
@@ -139,6 +143,29 @@ def _as_2d(a: np.ndarray) -> np.ndarray:
         return a
     half = a.ndim // 2
     return a.reshape(int(np.prod(a.shape[:half])), -1)
+
+
+def axis_meaning(shape: tuple, row_label: str, col_label: str) -> str:
+    """What each axis of an expected shape means, in words."""
+    if len(shape) == 0:
+        return "a single number"
+    if len(shape) == 1:
+        return f"axis 0 ({shape[0]}): {col_label}"
+    if len(shape) == 2:
+        return f"axis 0 ({shape[0]}): {row_label}; axis 1 ({shape[1]}): {col_label}"
+    half = len(shape) // 2
+    return (f"axes 0-{half - 1} {tuple(shape[:half])}: {row_label}; axes {half}-{len(shape) - 1} "
+            f"{tuple(shape[half:])}: {col_label}")
+
+
+def _html_shapes(part: CheckResult) -> str:
+    """Instead of a map (the shapes differ): the two shapes and what the axes mean."""
+    want = axis_meaning(part.expected_shape, part.row_label, part.col_label)
+    return ('<table style="margin-top:6px;font-size:90%"><tr><th></th><th>shape</th>'
+            "<th>what the axes mean</th></tr>"
+            f"<tr><td>your {html.escape(part.name)}</td><td>{part.answer_shape}</td><td>-</td></tr>"
+            f"<tr><td>expected</td><td>{part.expected_shape}</td><td>{html.escape(want)}</td>"
+            "</tr></table>")
 
 
 def _html_grid(part: CheckResult) -> str:
