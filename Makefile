@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8888
+JOBS ?= 2
 # nbgrader calls the `alembic` executable: the environment's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
@@ -29,7 +30,7 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m grader release --check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
