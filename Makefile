@@ -25,7 +25,7 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	MPLBACKEND= $(BIN)/jupyter lab --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/notebooks
+		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
