@@ -11,7 +11,6 @@ JOBS ?= 2
 # nbgrader calls the `alembic` executable: the environment's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: lab test install lint format release execute check-release bench clean
 
@@ -24,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	MPLBACKEND= $(BIN)/jupyter lab --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
+	$(BIN)/jupyter lab --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)

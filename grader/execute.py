@@ -3,6 +3,7 @@ stored outputs are current (nbval compares against them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .paths import SOLUTIONS, assignments
@@ -15,6 +16,7 @@ def execute_notebook(path: Path, timeout: int = 600) -> None:
     import nbformat
     from nbclient import NotebookClient
 
+    os.environ.pop("MPLBACKEND", None)  # figures need the kernel's inline backend
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})

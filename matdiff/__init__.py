@@ -8,6 +8,7 @@ The helper package of *Matrix Derivatives, hands on*.
 True
 """
 
+from . import autograd
 from ._inputs import FunctionError
 from .checks import (
     assert_backward,
@@ -33,5 +34,5 @@ __all__ = [
     "CheckResult", "DIAGNOSES", "FunctionError",
     "progress", "reset_progress",
     "vec", "unvec", "to_matrix", "to_denominator", "to_numerator",
-    "plot_jacobian", "plot_mistakes",
+    "plot_jacobian", "plot_mistakes", "autograd",
 ]

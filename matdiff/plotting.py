@@ -74,6 +74,7 @@ def plot_jacobian(J, out_shape: Sequence[int] | None = None, in_shape: Sequence[
         ax = fig.add_subplot()
     else:
         fig = ax.figure
+    mat = mat + 0.0  # no "-0" labels
     lim = float(np.abs(mat).max(initial=0)) or 1.0
     im = ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     fig.colorbar(im, ax=ax, shrink=0.8)

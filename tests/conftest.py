@@ -12,7 +12,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # nbgrader runs `alembic`: make this interpreter's bin/ visible to every subprocess.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Kernels started by the tests (nbval, nbclient) must use the notebook's inline backend: a
+# non-interactive MPLBACKEND inherited from the environment would silently drop every figure.
+os.environ.pop("MPLBACKEND", None)
 
 # Fixture notebooks are inputs of tests, not notebooks to validate with nbval.
 collect_ignore_glob = ["fixtures/*"]
