@@ -52,6 +52,24 @@ METHODS = ("central", "forward", "richardson", "complex", "accurate")
 EPS = np.finfo(np.float64).eps
 _MAX_BATCH_ELEMENTS = 2**21  # floats per batched call (16 MB)
 _RICHARDSON_LEVELS = 3
+_RICHARDSON_BASE = 2.0**-7
+
+
+_VECTOR_ZEROS = np.zeros(64)
+_VECTOR_SCRATCH = np.empty(64)
+
+
+def _reset_vector_state() -> None:
+    """Run one small vectorised numpy loop before a big batched call of f.
+
+    Some BLAS kernels return with the upper halves of the wide vector registers in use. Until
+    the next instruction that clears them, code compiled for plain SSE (numpy's loops for
+    complex ``tanh``, ``log1p``, ...) runs many times slower on some x86 processors: a batched
+    complex step through ``np.tanh`` measured 17x slower right after a complex matrix product.
+    numpy's own wide loops clear the registers when they finish; running one costs a
+    microsecond.
+    """
+    np.exp(_VECTOR_ZEROS, out=_VECTOR_SCRATCH)
 
 
 class _Evaluator:
@@ -90,10 +108,13 @@ class _Evaluator:
 
     def _try_batched(self, points: np.ndarray, mode: str) -> np.ndarray | None:
         stack = points if mode == "leading" else np.moveaxis(points, 0, -1)
+        _reset_vector_state()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                out = self.f(*self._with(stack.copy()))
+                # points is a fresh internal array: no copy needed. (An f that changes its
+                # input was already stopped by the single-call probes, which check for that.)
+                out = self.f(*self._with(stack if mode == "leading" else np.ascontiguousarray(stack)))
             out = np.asarray(out)
         except Exception:
             return None
@@ -108,12 +129,15 @@ class _Evaluator:
         b = points.shape[0]
         per = max(int(np.prod(self.in_shape)), int(np.prod(self.out_shape)), 1)
         chunk = max(1, _MAX_BATCH_ELEMENTS // per)
+        parts, start = [], 0
         if self.mode is None and b >= 2:
-            self.mode = self._detect(points[: min(b, chunk)], what)
+            first = points[: min(b, chunk)]
+            self.mode, out = self._detect(first, what)
+            if out is not None:  # the verified batched call's values are kept, not recomputed
+                parts, start = [out], first.shape[0]
         if self.mode in ("leading", "trailing"):
-            parts = []
-            for start in range(0, b, chunk):
-                part = self._try_batched(points[start:start + chunk], self.mode)
+            for s in range(start, b, chunk):
+                part = self._try_batched(points[s:s + chunk], self.mode)
                 if part is None:  # a later chunk failed: fall back for good
                     self.mode = "loop"
                     return self.many(points, what)
@@ -122,7 +146,8 @@ class _Evaluator:
         return np.stack([self.one(p, f"{what}, perturbation {k + 1} of {b}")
                          for k, p in enumerate(points)])
 
-    def _detect(self, points: np.ndarray, what: str) -> str:
+    def _detect(self, points: np.ndarray, what: str) -> tuple[str, np.ndarray | None]:
+        """The batch mode f supports, and f at ``points`` when that mode is batched."""
         probes = (0, points.shape[0] - 1)
         singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
         for mode in ("leading", "trailing"):
@@ -134,8 +159,8 @@ class _Evaluator:
                 for k, s in zip(probes, singles, strict=True)
             )
             if ok:
-                return mode
-        return "loop"
+                return mode, out
+        return "loop", None
 
 
 def _typical(x: np.ndarray) -> np.ndarray:
@@ -170,30 +195,62 @@ def _prepare(f: Callable, args: Sequence[Any], wrt: int) -> tuple[list[np.ndarra
     return arrays, wrt, f0
 
 
+def _perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], dtype: type = np.float64) -> np.ndarray:
+    """Copies of x, one per entry of each step array: block k, row j is x + s_k[j] e_j.
+
+    Shape (len(signed_steps) * n,) + x.shape; the steps go on the diagonal of each block (for
+    a complex dtype, on the imaginary part).
+    """
+    n = x.size
+    points = np.empty((len(signed_steps) * n, n), dtype=dtype)
+    points[...] = x.ravel()
+    idx = np.arange(n)
+    target = points.imag if np.iscomplexobj(points) else points
+    for k, s in enumerate(signed_steps):
+        target[k * n + idx, idx] += s.ravel()
+    return points.reshape((len(signed_steps) * n, *x.shape))
+
+
+def _central_many(ev: _Evaluator, x: np.ndarray, hs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Central differences for each step array in ``hs``, evaluated in one batch.
+
+    Returns one array (n,) + out_shape per step array (row j = d f / d x_j).
+    """
+    n = x.size
+    points = _perturbed(x, [s for h in hs for s in (h, -h)])
+    vals = ev.many(points, "f at a perturbed input")
+    tail = (1,) * len(ev.out_shape)
+    return [(vals[2 * k * n:(2 * k + 1) * n] - vals[(2 * k + 1) * n:(2 * k + 2) * n])
+            / (2.0 * h.reshape((n, *tail))) for k, h in enumerate(hs)]
+
+
 def _central(ev: _Evaluator, x: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Central-difference derivatives, shape (n,) + out_shape (row j = d f / d x_j)."""
-    n = x.size
-    eye_h = np.zeros((n, n))
-    eye_h[np.arange(n), np.arange(n)] = h.ravel()
-    eye_h = eye_h.reshape((n, *x.shape))
-    points = np.concatenate([x[None] + eye_h, x[None] - eye_h])
-    vals = ev.many(points, "f at a perturbed input")
-    hb = h.reshape((n,) + (1,) * len(ev.out_shape))
-    return (vals[:n] - vals[n:]) / (2.0 * hb)
+    return _central_many(ev, x, [h])[0]
 
 
 def _forward(ev: _Evaluator, x: np.ndarray, f0: np.ndarray) -> np.ndarray:
     n = x.size
     h = _steps(x, np.sqrt(EPS))
-    points = x[None] + (np.eye(n) * h.ravel()).reshape((n, *x.shape))
-    vals = ev.many(points, "f at a perturbed input")
+    vals = ev.many(_perturbed(x, [h]), "f at a perturbed input")
     return (vals - f0[None]) / h.reshape((n,) + (1,) * f0.ndim)
 
 
-def _richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Richardson-extrapolated central differences and an error estimate per entry."""
-    base = 2.0**-7
-    levels = [_central(ev, x, _steps(x, base / 2**k)) for k in range(_RICHARDSON_LEVELS)]
+def _richardson_levels(x: np.ndarray) -> list[np.ndarray]:
+    return [_steps(x, _RICHARDSON_BASE / 2**k) for k in range(_RICHARDSON_LEVELS)]
+
+
+def _richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray,
+                levels: list[np.ndarray] | None = None,
+                need_error: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Richardson-extrapolated central differences and an error estimate per entry (None
+    unless ``need_error``).
+
+    ``levels``: the central differences at the steps of ``_richardson_levels(x)``, when the
+    caller has them already.
+    """
+    if levels is None:
+        levels = _central_many(ev, x, _richardson_levels(x))
     # Neville tableau: the central difference error is a series in h^2, 4h^2, ...
     table = [levels]
     for m in range(1, _RICHARDSON_LEVELS):
@@ -201,8 +258,10 @@ def _richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray) -> tuple[np.ndarr
         factor = 4.0**m
         table.append([(factor * prev[k + 1] - prev[k]) / (factor - 1) for k in range(len(prev) - 1)])
     best = table[-1][0]
+    if not need_error:
+        return best, None
     second = table[-2][-1]
-    h_min = base / 2 ** (_RICHARDSON_LEVELS - 1) * _typical(x)
+    h_min = _RICHARDSON_BASE / 2 ** (_RICHARDSON_LEVELS - 1) * _typical(x)
     fscale = np.abs(f0).max(initial=0.0)
     roundoff = 8 * EPS * fscale / h_min.reshape((x.size,) + (1,) * f0.ndim)
     err = np.abs(best - second) + roundoff + 4 * EPS * np.abs(best)
@@ -212,7 +271,7 @@ def _richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray) -> tuple[np.ndarr
 def _complex_step(ev: _Evaluator, x: np.ndarray) -> np.ndarray:
     n = x.size
     h = 1e-20 * _typical(x)
-    points = x[None].astype(np.complex128) + 1j * (np.eye(n) * h.ravel()).reshape((n, *x.shape))
+    points = _perturbed(x, [h], dtype=np.complex128)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
         vals = ev.many(points, "f at a complex-perturbed input")
@@ -221,60 +280,100 @@ def _complex_step(ev: _Evaluator, x: np.ndarray) -> np.ndarray:
     return vals.imag / h.reshape((n,) + (1,) * len(ev.out_shape))
 
 
-def _complex_agrees(f: Callable, arrays: list, wrt: int, f0: np.ndarray, d: np.ndarray) -> bool:
-    """Check complex-step derivatives ``d`` (n, out) against two random directional differences."""
-    x = arrays[wrt]
-    rng = np.random.default_rng(20261123)
-    dflat = d.reshape(x.size, -1)
-    for _ in range(2):
-        v = rng.standard_normal(x.shape)
-        h = EPS ** (1 / 3) * float(_typical(x).max(initial=1.0))
-        plus, minus = list(arrays), list(arrays)
-        plus[wrt], minus[wrt] = x + h * v, x - h * v
-        fd = (call_f(f, plus, "f (directional check)") - call_f(f, minus, "f")) / (2 * h)
-        pred = v.ravel() @ dflat
-        scale = np.abs(v.ravel()) @ np.abs(dflat) + np.abs(f0.ravel()) + 1e-12
-        if not np.all(np.abs(fd.ravel() - pred) <= 1e-5 * scale):
-            return False
-    return True
+class _ComplexProbe:
+    """Two random directions v, with central differences of f along them (the reference the
+    complex step must agree with) and a cheap first verdict from single complex steps along v.
+    """
+
+    def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray):
+        x = arrays[wrt]
+        rng = np.random.default_rng(20261123)
+        self.f0 = f0
+        self.directions, self.differences = [], []
+        self.plausible = True
+        t = 1e-20 * float(_typical(x).max(initial=1.0))
+        for _ in range(2):
+            if not self.plausible:  # already ruled out: no need for a second direction
+                break
+            v = rng.standard_normal(x.shape)
+            h = EPS ** (1 / 3) * float(_typical(x).max(initial=1.0))
+            plus, minus = list(arrays), list(arrays)
+            plus[wrt], minus[wrt] = x + h * v, x - h * v
+            fd = (call_f(f, plus, "f (directional check)") - call_f(f, minus, "f")) / (2 * h)
+            self.directions.append(v)
+            self.differences.append(fd)
+            # One complex step along v: Im f(x + i t v) / t is the directional derivative when
+            # the complex step works for f. A gross disagreement rules it out before the n
+            # complex evaluations; the strict test is `agrees`, on the full result.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                    out = cev.one(x + 1j * t * v, "f at a complex-perturbed input")
+            except FunctionError:
+                self.plausible = False
+                continue
+            if not np.iscomplexobj(out):
+                self.plausible = False
+                continue
+            dc = out.imag / t
+            scale = np.abs(dc) + np.abs(f0) + np.abs(dc).max(initial=0.0) + 1e-12
+            if not (np.all(np.isfinite(dc)) and np.all(np.abs(fd - dc) <= 1e-3 * scale)):
+                self.plausible = False
+
+    def agrees(self, d: np.ndarray) -> bool:
+        """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
+        dflat = d.reshape(d.shape[0], -1)
+        absd = np.abs(dflat)
+        for v, fd in zip(self.directions, self.differences, strict=True):
+            pred = v.ravel() @ dflat
+            scale = np.abs(v.ravel()) @ absd + np.abs(self.f0.ravel()) + 1e-12
+            if not np.all(np.abs(fd.ravel() - pred) <= 1e-5 * scale):
+                return False
+        return True
 
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
-                   step: float | None, batch: bool = True) -> tuple[np.ndarray, np.ndarray, str]:
-    """Derivatives as rows (n,) + out_shape, an error estimate of the same shape, and the
-    method actually used."""
+                   step: float | None, batch: bool = True,
+                   need_error: bool = True) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
+    ``need_error`` is false: then no work is spent on it), and the method actually used."""
     x = arrays[wrt]
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
         try:
-            d = _complex_step(cev, x)
-            usable = np.all(np.isfinite(d)) and _complex_agrees(f, arrays, wrt, f0, d)
+            probe = _ComplexProbe(cev, f, arrays, wrt, f0)
+            usable = probe.plausible
+            if usable:
+                d = _complex_step(cev, x)
+                usable = bool(np.all(np.isfinite(d))) and probe.agrees(d)
         except FunctionError:
             usable = False
         if usable:
-            return d, 4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)), "complex"
+            return d, (4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)) if need_error else None), "complex"
         if method == "complex":
             warnings.warn("f does not support the complex step (it uses abs, comparisons or "
                           "real-only functions); using Richardson extrapolation instead.",
                           RuntimeWarning, stacklevel=3)
-        if method == "accurate":
+        if method == "accurate" and need_error:
             # Richardson's large steps can straddle a kink (abs, relu) that the small steps of
             # central differences miss: widen the error bound by their disagreement.
-            d, err = _richardson(ev, x, f0)
-            central = _central(ev, x, _steps(x, EPS ** (1 / 3)))
+            *levels, central = _central_many(
+                ev, x, [*_richardson_levels(x), _steps(x, EPS ** (1 / 3))])
+            d, err = _richardson(ev, x, f0, levels)
             return d, err + np.abs(d - central), "richardson"
         method = "richardson"
     if method == "richardson":
-        d, err = _richardson(ev, x, f0)
+        d, err = _richardson(ev, x, f0, need_error=need_error)
         return d, err, "richardson"
     if method == "forward":
         d = _forward(ev, x, f0)
         h = np.sqrt(EPS)
-        return d, np.sqrt(h) * (np.abs(d) + np.abs(f0).max(initial=0)), "forward"
+        return d, (np.sqrt(h) * (np.abs(d) + np.abs(f0).max(initial=0)) if need_error else None), "forward"
     base = EPS ** (1 / 3) if step is None else step
     d = _central(ev, x, _steps(x, base) if step is None else np.full(x.shape, float(step)))
-    return d, base**2 * (np.abs(d) + np.abs(f0).max(initial=0)) + EPS / base, "central"
+    err = base**2 * (np.abs(d) + np.abs(f0).max(initial=0)) + EPS / base if need_error else None
+    return d, err, "central"
 
 
 def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> np.ndarray:
@@ -284,13 +383,18 @@ def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> n
 
 
 def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "accurate",
-                        step: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Numerator-layout Jacobian, a per-entry error bound, f's value, and the method used."""
+                        step: float | None = None, need_error: bool = True,
+                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
+    """Numerator-layout Jacobian, a per-entry error bound, f's value, and the method used.
+
+    With ``need_error=False`` the error bound is None and costs nothing: the Jacobian is the
+    same, but "accurate" skips the extra central differences that only widen the bound.
+    """
     arrays, wrt, f0 = _prepare(f, args, wrt)
-    rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step)
+    rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error)
     shape_in = arrays[wrt].shape
     return (_rows_to_numerator(rows, shape_in, f0.shape),
-            _rows_to_numerator(err, shape_in, f0.shape), f0, used)
+            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), f0, used)
 
 
 def numeric_jacobian(
@@ -342,7 +446,7 @@ def numeric_jacobian(
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; not {method!r}.")
     if step is not None and not (np.isscalar(step) and np.isfinite(step) and step > 0):
         raise ValueError(f"`step` must be a positive number, not {step!r}.")
-    jac, _, f0, _ = jacobian_with_error(f, *args, wrt=wrt, method=method, step=step)
+    jac, _, f0, _ = jacobian_with_error(f, *args, wrt=wrt, method=method, step=step, need_error=False)
     return to_denominator(jac, jac.ndim - f0.ndim) if layout == "denominator" else jac
 
 
@@ -364,7 +468,7 @@ def numeric_gradient(f: Callable[..., Any], *args: Any, wrt: int = 0,
     check_callable(f, "f")
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; not {method!r}.")
-    jac, _, f0, _ = jacobian_with_error(f, *args, wrt=wrt, method=method)
+    jac, _, f0, _ = jacobian_with_error(f, *args, wrt=wrt, method=method, need_error=False)
     if f0.size != 1:
         raise ValueError(
             f"numeric_gradient needs f to return a single number, but it returned shape "
