@@ -21,7 +21,33 @@ def execute_notebook(path: Path, timeout: int = 600) -> None:
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    normalize(nb)
     nbformat.write(nb, path)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def normalize(nb) -> None:
+    """Make an executed notebook reproducible byte for byte, so that re-executing an unchanged
+    notebook leaves git clean: widget views get stable model ids (their state is not stored:
+    it is useless without a kernel), and printed text split into chunks at random points is
+    joined."""
+    nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for k, out in enumerate(cell.outputs):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if view is not None:
+                view["model_id"] = f"cell{i:03d}-output{k}"
+            if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
 
 
 def main(names: list[str] | None = None, timeout: int = 600) -> int:

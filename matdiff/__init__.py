@@ -11,9 +11,11 @@ True
 from . import autograd
 from ._inputs import FunctionError
 from .checks import (
+    CheckFailed,
     assert_backward,
     assert_gradient,
     assert_jacobian,
+    assert_that,
     call_answer,
     check_backward,
     check_gradient,
@@ -30,7 +32,8 @@ __version__ = "0.1.0"
 __all__ = [
     "numeric_jacobian", "numeric_gradient", "METHODS",
     "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer",
+    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer", "assert_that",
+    "CheckFailed",
     "CheckResult", "DIAGNOSES", "FunctionError",
     "progress", "reset_progress",
     "vec", "unvec", "to_matrix", "to_denominator", "to_numerator",

@@ -19,11 +19,12 @@ from .diagnose import Alternative, Target, compare, failure_from_exception
 from .layouts import to_denominator
 from .numeric import jacobian_with_error
 from .progress import record
-from .result import CheckResult
+from .result import DIAGNOSES, CheckResult
 
 __all__ = [
     "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer",
+    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer", "assert_that",
+    "CheckFailed",
 ]
 
 _UPSTREAM_SEED = 390
@@ -175,7 +176,8 @@ def check_jacobian(
     if f0.ndim and nin and not np.array_equal(other, expected):
         alts.append(Alternative("transpose", other, other_err, explain))
     target = Target(expected, error, name=label, shape_reason=reason, row_label=rows,
-                    col_label=cols, alternatives=alts, allow_squeeze=True, hints=hints or {})
+                    col_label=cols, alternatives=alts, allow_squeeze=True, hints=hints or {},
+                    row_axes=f0.ndim if layout == "numerator" else nin)
     answer, exc = _call_answer(jac, arrays)
     if exc is None and answer is not None and alts:
         answer = _match_layout_shape(answer, other)
@@ -300,7 +302,8 @@ def check_backward(
     ok = all(p.ok for p in parts)
     first_bad = next((p for p in parts if not p.ok), None)
     lines = [p.message for p in parts]
-    head = f"✓ {label}: all {n} gradients correct." if ok else f"✗ {label}:"
+    head = (f"✓ {label}: all {n} gradients correct." if n > 1 else f"✓ {label}: correct.") \
+        if ok else f"✗ {label}:"
     result = CheckResult(
         ok=ok, message="\n".join([head, *("  " + line for line in lines)]),
         diagnosis=None if ok else first_bad.diagnosis, name=label,
@@ -310,9 +313,17 @@ def check_backward(
     return record(label, result)
 
 
+class CheckFailed(AssertionError):
+    """A failed check in a test cell. An ``AssertionError`` (so graders count it as a failed
+    test) that IPython shows as its message alone, without matdiff's internal frames."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}:", *str(self).splitlines()]
+
+
 def _assert(result: CheckResult) -> CheckResult:
     if not result.ok:
-        raise AssertionError(result.message)
+        raise CheckFailed(result.message)
     return result
 
 
@@ -352,4 +363,29 @@ def call_answer(answer: Callable[..., Any], *args: Any, name: str | None = None)
         return answer(*args)
     except Exception as exc:
         result = record(label, failure_from_exception(exc, label, _func_name(answer, "answer")))
-        raise AssertionError(result.message) from None
+        raise CheckFailed(result.message) from None
+
+
+def assert_that(condition: Any, message: str, *, name: str, diagnosis: str = "wrong-values") -> None:
+    """A plain test for a non-derivative answer, recorded in :func:`matdiff.progress`.
+
+    Raises ``AssertionError`` with ``"✗ name: message [diagnosis: ...]"`` when ``condition``
+    is false; records a pass otherwise.
+
+    Examples
+    --------
+    >>> import matdiff as md
+    >>> md.assert_that(2 + 2 == 4, "arithmetic is broken", name="sum")
+    >>> md.assert_that("row" == "column", "return 'column'", name="which", diagnosis="transpose")
+    Traceback (most recent call last):
+    ...
+    matdiff.checks.CheckFailed: ✗ which: return 'column' [diagnosis: transpose]
+    """
+    if diagnosis not in DIAGNOSES:
+        raise ValueError(f"`diagnosis` must be one of {', '.join(DIAGNOSES)}, not {diagnosis!r}.")
+    if condition:
+        record(name, CheckResult(ok=True, message=f"✓ {name}: correct.", name=name))
+        return
+    msg = f"✗ {name}: {message} [diagnosis: {diagnosis}]"
+    record(name, CheckResult(ok=False, message=msg, diagnosis=diagnosis, name=name))
+    raise CheckFailed(msg)

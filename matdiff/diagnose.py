@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._inputs import describe
-from .result import CheckResult
+from .result import CheckResult, _as_2d
 
 __all__ = ["Target", "compare", "tolerance", "failure_from_exception"]
 
@@ -47,6 +47,7 @@ class Target:
     col_label: str = "column"
     alternatives: list[Alternative] = field(default_factory=list)
     allow_squeeze: bool = False  # accept an answer that differs only by size-1 axes
+    row_axes: int | None = None  # leading axes that are rows of the map (Jacobians: out or in)
     hints: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,7 +71,7 @@ def _finish(target: Target, tag: str, message: str, **kw) -> CheckResult:
         message += "\n" + target.hints[tag]
     return CheckResult(ok=False, diagnosis=tag, name=target.name, message=message,
                        expected_shape=target.expected.shape, row_label=target.row_label,
-                       col_label=target.col_label, **kw)
+                       col_label=target.col_label, row_axes=target.row_axes, **kw)
 
 
 def failure_from_exception(exc: BaseException, target_name: str, func_name: str,
@@ -209,17 +210,11 @@ def compare(answer, target: Target) -> CheckResult:
         return _finish(target, "wrong-values", "your answer is all zeros: is it still a "
                        "placeholder?", **common)
     n_wrong = int(wrong.sum())
-    where = _where(_as_2d_mask(wrong), target.row_label, target.col_label)
+    where = _where(_as_2d(wrong, target.row_axes), target.row_label, target.col_label)
     return _finish(target, "wrong-values",
                    f"{n_wrong} of {arr.size} entries are wrong (largest difference "
                    f"{abs_err:.3g}; the map shows which are too high (+) and too low (-))."
                    f"{where}", **common)
-
-
-def _as_2d_mask(mask: np.ndarray) -> np.ndarray:
-    from .result import _as_2d
-
-    return _as_2d(mask)
 
 
 def _scale_message(c: float) -> str:

@@ -64,6 +64,7 @@ class CheckResult:
     mistakes: np.ndarray | None = None
     row_label: str = "row"
     col_label: str = "column"
+    row_axes: int | None = None   # leading axes drawn as rows of the map (None: half of them)
     tolerance: float | None = None
     parts: list[CheckResult] = field(default_factory=list)
 
@@ -89,7 +90,7 @@ class CheckResult:
         """The mistake map as a 2-D array (tensors flattened: leading axes become rows)."""
         if self.mistakes is None:
             return None
-        return _as_2d(self.mistakes)
+        return _as_2d(self.mistakes, self.row_axes)
 
     def text_map(self) -> str:
         """The mistake map as text: ``.`` right, ``+`` too high, ``-`` too low, ``!`` NaN/inf."""
@@ -134,33 +135,39 @@ class CheckResult:
         return plot_mistakes(maps)
 
 
-def _as_2d(a: np.ndarray) -> np.ndarray:
+def _split(ndim: int, row_axes: int | None) -> int:
+    """How many leading axes become rows when an array is drawn as a matrix."""
+    if row_axes is None or not 0 < row_axes < ndim:
+        return ndim // 2 if ndim > 2 else min(ndim, 1)
+    return row_axes
+
+
+def _as_2d(a: np.ndarray, row_axes: int | None = None) -> np.ndarray:
     if a.ndim == 0:
         return a.reshape(1, 1)
     if a.ndim == 1:
         return a.reshape(1, -1)
-    if a.ndim == 2:
-        return a
-    half = a.ndim // 2
-    return a.reshape(int(np.prod(a.shape[:half])), -1)
+    k = _split(a.ndim, row_axes)
+    return a.reshape(int(np.prod(a.shape[:k])), -1)
 
 
-def axis_meaning(shape: tuple, row_label: str, col_label: str) -> str:
+def axis_meaning(shape: tuple, row_label: str, col_label: str, row_axes: int | None = None) -> str:
     """What each axis of an expected shape means, in words."""
     if len(shape) == 0:
         return "a single number"
     if len(shape) == 1:
         return f"axis 0 ({shape[0]}): {col_label}"
-    if len(shape) == 2:
-        return f"axis 0 ({shape[0]}): {row_label}; axis 1 ({shape[1]}): {col_label}"
-    half = len(shape) // 2
-    return (f"axes 0-{half - 1} {tuple(shape[:half])}: {row_label}; axes {half}-{len(shape) - 1} "
-            f"{tuple(shape[half:])}: {col_label}")
+    k = _split(len(shape), row_axes)
+
+    def axes(lo: int, hi: int) -> str:
+        return f"axis {lo} ({shape[lo]})" if hi - lo == 1 else f"axes {lo}-{hi - 1} {tuple(shape[lo:hi])}"
+
+    return f"{axes(0, k)}: {row_label}; {axes(k, len(shape))}: {col_label}"
 
 
 def _html_shapes(part: CheckResult) -> str:
     """Instead of a map (the shapes differ): the two shapes and what the axes mean."""
-    want = axis_meaning(part.expected_shape, part.row_label, part.col_label)
+    want = axis_meaning(part.expected_shape, part.row_label, part.col_label, part.row_axes)
     return ('<table style="margin-top:6px;font-size:90%"><tr><th></th><th>shape</th>'
             "<th>what the axes mean</th></tr>"
             f"<tr><td>your {html.escape(part.name)}</td><td>{part.answer_shape}</td><td>-</td></tr>"

@@ -252,3 +252,24 @@ def test_no_pass_for_wrong_answers(N, D, C, tag, seed):
         assert r.diagnosis in {tag, "shape", "wrong-values"}
     else:
         assert r.diagnosis == tag, r.message
+
+
+def test_failed_assert_shows_only_the_message_in_a_notebook(rng):
+    with pytest.raises(md.CheckFailed) as e:
+        md.assert_gradient(lambda x: np.sum(x**2), lambda x: x, np.ones(3), name="g")
+    assert isinstance(e.value, AssertionError)
+    lines = e.value._render_traceback_()
+    assert lines[0] == "CheckFailed:" and "[diagnosis: scale]" in lines[1]
+    assert not any("checks.py" in ln for ln in lines)
+
+
+def test_assert_that_records_passes_and_failures():
+    md.reset_progress()
+    md.assert_that(True, "unused", name="layout_quiz")
+    assert md.progress().rows[0]["passed"]
+    with pytest.raises(AssertionError, match=r"✗ layout_quiz: return 'numerator' \[diagnosis: transpose\]"):
+        md.assert_that(False, "return 'numerator'", name="layout_quiz", diagnosis="transpose")
+    row = md.progress().rows[0]
+    assert not row["passed"] and row["diagnosis"] == "transpose" and row["attempts"] == 2
+    with pytest.raises(ValueError, match="`diagnosis`"):
+        md.assert_that(False, "x", name="q", diagnosis="typo")

@@ -140,3 +140,13 @@ def test_tensor_maps_are_flattened_with_named_axes(rng):
     assert r.grid().shape == (2, 6)
     assert r.grid()[1, 2] == 1 and np.count_nonzero(r.grid()) == 1
     assert "output index i" in r.text_map() and "input index j" in r.text_map()
+
+
+def test_denominator_tensor_map_splits_at_the_input_axes(rng):
+    W, x = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    den = md.to_denominator(np.einsum("ij,k->ijk", np.eye(2), x), 2)      # (2, 3, 2)
+    r = md.check_jacobian(lambda W: W @ x, den + 1.0, W, layout="denominator")
+    assert r.grid().shape == (6, 2)
+    r = md.check_jacobian(lambda W: W @ x, den[..., :1], W, layout="denominator")
+    html = r._repr_html_()
+    assert "axes 0-1 (2, 3): input index i; axis 2 (2): output index j" in html
