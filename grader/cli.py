@@ -18,6 +18,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("execute", help="re-run solutions/ notebooks in place to refresh outputs")
     ex.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     ex.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+
+    ag = sub.add_parser("autograde",
+                        help="grade a class: SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
+    ag.add_argument("submissions", help="a folder or a .zip of <student>/<assignment>/<notebook>.ipynb")
+    ag.add_argument("--out", required=True, help="where grades.csv, exercises.csv and feedback/ go")
+    ag.add_argument("--jobs", type=int, default=None, help="parallel graders (default: the number of cores)")
+    ag.add_argument("--timeout", type=float, default=120, help="seconds per notebook (default 120)")
+    ag.add_argument("--solutions", default=None, help=argparse.SUPPRESS)
+
+    rp = sub.add_parser("report", help="summarise a graded class (pass rates, diagnoses, histogram)")
+    rp.add_argument("out", help="the --out folder of `autograde`")
+    rp.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
     return p
 
 
@@ -31,5 +43,17 @@ def main(argv: list[str] | None = None) -> int:
         from .execute import main as execute
 
         return execute(args.assignments or None, timeout=args.timeout)
+    if args.command == "autograde":
+        from pathlib import Path
+
+        from .autograde import SOLUTIONS
+        from .autograde import main as autograde
+
+        return autograde(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
+                         solutions=Path(args.solutions) if args.solutions else SOLUTIONS)
+    if args.command == "report":
+        from .report import main as report
+
+        return report(args.out, fmt=args.format)
     raise AssertionError(args.command)
 
