@@ -55,7 +55,7 @@ def hidden_lines(source: str) -> list[str]:
     return lines
 
 
-def execute(nb, cwd: Path, allow_errors: bool = False, timeout: int = 300):
+def execute(nb, cwd: Path, allow_errors: bool = False, timeout: int = 120):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                             record_timing=False, resources={"metadata": {"path": str(cwd)}})
     client.execute()

@@ -105,3 +105,23 @@ def test_unanswered_student_version_fails_its_tests_readably(pair):
     for _, cell, out in errors(student):
         if not nbgrader_meta(cell).get("grade"):
             assert out["ename"] == "NotImplementedError", (cell.source[:80], out["ename"])
+
+
+def test_every_exercise_has_collapsed_progressive_hints_and_a_progress_view(pair):
+    """Issue 8: two or three hints per graded exercise, collapsed until asked for, and
+    md.progress() at the end of the notebook."""
+    _, sol, _, _, _ = pair
+    since_last_answer = []
+    for cell in sol.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            hints = sum(c.source.count("<details>") for c in since_last_answer
+                        if c.cell_type == "markdown")
+            assert 2 <= hints <= 4, f"{meta['grade_id']}: {hints} collapsed hints before it"
+            since_last_answer = []
+        elif meta.get("grade"):
+            since_last_answer = []
+        else:
+            since_last_answer.append(cell)
+    code = [c for c in sol.cells if c.cell_type == "code"]
+    assert any("md.progress()" in c.source for c in code[-3:]), "no md.progress() at the end"
