@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .paths import COURSE_ID, SOLUTIONS, assignments, nbgrader_env
+from .paths import COURSE_ID, SOLUTIONS, assignments, use_nbgrader_path
 
 DIAGNOSIS = re.compile(r"\[diagnosis: ([a-z][a-z-]*)\]")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
@@ -162,7 +162,7 @@ def prepare(solutions: Path, names: list[str], workdir: Path, timeout: float) ->
     import nbformat
     from nbgrader.apps import NbGraderAPI
 
-    os.environ["PATH"] = nbgrader_env()["PATH"]       # nbgrader runs `alembic`
+    use_nbgrader_path()       # nbgrader runs `alembic`
     root = workdir / "template"
     root.mkdir(parents=True)
     (root / "source").symlink_to(solutions.resolve(), target_is_directory=True)
@@ -205,7 +205,7 @@ class Worker:
         import nbformat
 
         warnings.filterwarnings("ignore", module="nbgrader")       # SAWarnings from its gradebook
-        os.environ["PATH"] = nbgrader_env()["PATH"]
+        use_nbgrader_path()
         os.environ.setdefault("PYTHONHASHSEED", "0")
         os.environ.setdefault("MPLBACKEND", "Agg")
         self.info, self.out, self.timeout = info, out, timeout
@@ -607,7 +607,7 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None, time
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "feedback", ignore_errors=True)
     logfile = open(out / "autograde.log", "w")
-    os.environ["PATH"] = nbgrader_env()["PATH"]
+    use_nbgrader_path()
 
     def log(line: str) -> None:
         logfile.write(line + "\n")

@@ -21,13 +21,21 @@ def assignments(root: Path = SOLUTIONS) -> list[str]:
 
 
 def nbgrader_env() -> dict[str, str]:
-    """os.environ with this interpreter's bin/ first on PATH.
+    """os.environ with this interpreter's bin/ first on PATH (added once, not again).
 
     nbgrader runs the `alembic` executable to create its gradebook; in a virtual environment
     that is not activated it is not found unless its bin/ is on PATH.
     """
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    path = env.get("PATH", "")
+    if path.split(os.pathsep)[0] != bindir:
+        env["PATH"] = bindir + os.pathsep + path
     env.setdefault("PYTHONHASHSEED", "0")
     return env
+
+
+def use_nbgrader_path() -> None:
+    """Put this interpreter's bin/ first on this process's PATH (for in-process nbgrader and
+    every process it starts)."""
+    os.environ["PATH"] = nbgrader_env()["PATH"]

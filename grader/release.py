@@ -4,13 +4,12 @@ solutions/ with nbgrader, or check that notebooks/ is what nbgrader would genera
 from __future__ import annotations
 
 import filecmp
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from .paths import NOTEBOOKS, SOLUTIONS, assignments, nbgrader_env
+from .paths import NOTEBOOKS, SOLUTIONS, assignments, use_nbgrader_path
 
 
 def generate(solutions: Path, out: Path, names: list[str]) -> None:
@@ -23,7 +22,7 @@ def generate(solutions: Path, out: Path, names: list[str]) -> None:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
-    os.environ.update({"PATH": nbgrader_env()["PATH"]})
+    use_nbgrader_path()
     with tempfile.TemporaryDirectory(prefix="matdiff-release-") as tmp:
         root = Path(tmp)
         (root / "source").symlink_to(solutions.resolve(), target_is_directory=True)
