@@ -37,7 +37,8 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
-# Re-run the instructor notebooks (refresh their stored outputs), then regenerate notebooks/.
+# Build solutions/ from the text sources in sources/ and run them (fresh stored outputs);
+# `make execute release` then regenerates notebooks/ (see docs/authoring.md).
 execute: $(STAMP)
 	$(BIN)/python -m grader execute
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from . import history
 from .paths import COURSE_ID, SOLUTIONS, assignments, use_nbgrader_path
 
 DIAGNOSIS = re.compile(r"\[diagnosis: ([a-z][a-z-]*)\]")
@@ -168,7 +169,7 @@ def prepare(solutions: Path, names: list[str], workdir: Path, timeout: float) ->
     (root / "source").symlink_to(solutions.resolve(), target_is_directory=True)
     api = NbGraderAPI(config=_config(root, timeout))
     info = {"gradebook": str(root / "gradebook.db"), "solutions": str(solutions.resolve()),
-            "assignments": {}}
+            "assignments": {}, "releases": history.load()}
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
@@ -246,7 +247,7 @@ class Worker:
         self.turn = 1 - self.turn
         nbs = self.info["assignments"][task.assignment]
         record = {"student": task.student, "assignment": task.assignment, "problems": [],
-                  "cells": {}, "notebooks": {}}
+                  "notes": [], "cells": {}, "notebooks": {}}
         problems = record["problems"]
         for d in ("submitted", "autograded", "feedback"):
             shutil.rmtree(self.root / d, ignore_errors=True)
@@ -283,7 +284,8 @@ class Worker:
             templates=self.templates[task.assignment], timeout=self.timeout, workdir=str(self.root),
             imports=sorted({m for d in nbs.values() for m in d["imports"]}),
             bindings=[b for d in nbs.values() for b in d["bindings"]], problems=problems,
-            pool=self.pool)
+            notes=record["notes"], pool=self.pool,
+            releases={name: self.info["releases"].get(f"{task.assignment}/{name}", []) for name in nbs})
         scores = {}
         if present:
             result = self.api.autograde(task.assignment, task.student, force=True, create=True)
@@ -377,6 +379,8 @@ class Worker:
             text.append("<p>The grader noticed:</p><ul>"
                         + "".join(f"<li>{html.escape(p)}</li>" for p in record["problems"]
                                   if not p.startswith("internal")) + "</ul>")
+        if record.get("notes"):
+            text.append("".join(f"<p><i>Note: {html.escape(n)}</i></p>" for n in record["notes"]))
         text.append("<p>Exercises (each test below shows what it checked):</p><ul>" + "".join(lines)
                     + "</ul>")
         return "\n".join(text)

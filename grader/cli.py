@@ -15,8 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--check", action="store_true",
                      help="do not write; exit 1 when notebooks/ differs from what would be generated")
 
-    ex = sub.add_parser("execute", help="re-run solutions/ notebooks in place to refresh outputs")
+    ex = sub.add_parser("execute", help="build solutions/ from sources/ and run them (fresh outputs)")
     ex.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    ex.add_argument("--changed", action="store_true",
+                    help="only the notebooks whose source changed since they were last executed")
     ex.add_argument("--timeout", type=int, default=600, help="seconds per cell")
 
     ag = sub.add_parser("autograde",
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "execute":
         from .execute import main as execute
 
-        return execute(args.assignments or None, timeout=args.timeout)
+        return execute(args.assignments or None, timeout=args.timeout, changed=args.changed)
     if args.command == "autograde":
         from pathlib import Path
 

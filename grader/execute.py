@@ -1,28 +1,27 @@
-"""`python -m grader execute`: run the instructor notebooks in solutions/ in place, so their
-stored outputs are current (nbval compares against them)."""
+"""`python -m grader execute [NAMES] [--changed]`: build solutions/ from the plain-text sources
+in sources/ and run them, so their stored outputs are current (nbval compares against them)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from .paths import SOLUTIONS, assignments
+from .paths import SOLUTIONS, SOURCES
+from .sources import build, solution_path, source_names, stale
 
 KERNEL = "python3"
 
 
-def execute_notebook(path: Path, timeout: int = 600) -> None:
-    """Execute one notebook in its own folder and write it back with fresh outputs."""
-    import nbformat
+def execute(nb, cwd: Path, timeout: int = 600):
+    """Run a notebook (in memory) in the folder cwd, then normalize its outputs."""
     from nbclient import NotebookClient
 
     os.environ.pop("MPLBACKEND", None)  # figures need the kernel's inline backend
-    nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(cwd)}})
     client.execute()
     normalize(nb)
-    nbformat.write(nb, path)
+    return nb
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -30,18 +29,18 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 def normalize(nb) -> None:
     """Make an executed notebook reproducible byte for byte, so that re-executing an unchanged
-    notebook leaves git clean: widget views get stable model ids (their state is not stored:
-    it is useless without a kernel), and printed text split into chunks at random points is
-    joined."""
+    notebook leaves git clean: widget views get model ids named after their cell (their state
+    is not stored: it is useless without a kernel), and printed text split into chunks at
+    random points is joined."""
     nb.metadata.pop("widgets", None)
-    for i, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         merged = []
         for k, out in enumerate(cell.outputs):
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view is not None:
-                view["model_id"] = f"cell{i:03d}-output{k}"
+                view["model_id"] = f"{cell.id}-output{k}"
             if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
                     and merged[-1].name == out.name):
                 merged[-1].text += out.text
@@ -50,10 +49,18 @@ def normalize(nb) -> None:
         cell.outputs = merged
 
 
-def main(names: list[str] | None = None, timeout: int = 600) -> int:
-    names = names or assignments()
+def main(names: list[str] | None = None, timeout: int = 600, changed: bool = False,
+         sources: Path = SOURCES, solutions: Path = SOLUTIONS) -> int:
+    import nbformat
+
+    names = names or source_names(sources)
+    if changed:
+        names = stale(names, sources, solutions)
+        if not names:
+            print("solutions/ matches sources/: nothing to execute.")
     for name in names:
-        for path in sorted((SOLUTIONS / name).glob("*.ipynb")):
-            print(f"executing {path.relative_to(SOLUTIONS.parent)} ...", flush=True)
-            execute_notebook(path, timeout)
+        path = solution_path(name, solutions)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"executing sources/{name}.md -> {path.relative_to(solutions.parent)} ...", flush=True)
+        nbformat.write(execute(build(sources / f"{name}.md"), path.parent, timeout), path)
     return 0

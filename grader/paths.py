@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "sources"
+README = REPO / "README.md"
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
 COURSE_ID = "matrix-derivatives"

@@ -1,5 +1,7 @@
 """`python -m grader release [--check]`: generate notebooks/ (student versions) from
-solutions/ with nbgrader, or check that notebooks/ is what nbgrader would generate."""
+solutions/ with nbgrader and record the release in grader/releases.json; or check that
+solutions/ matches sources/, that notebooks/ is what nbgrader would generate, and that the
+release is recorded."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .paths import NOTEBOOKS, SOLUTIONS, assignments, use_nbgrader_path
+from . import history
+from .paths import NOTEBOOKS, README, SOLUTIONS, SOURCES, assignments, use_nbgrader_path
+from .sources import course_table, readme_with_table, source_names, stale
 
 
 def generate(solutions: Path, out: Path, names: list[str]) -> None:
@@ -56,8 +60,33 @@ def _differences(a: Path, b: Path, rel: str = "") -> list[str]:
     return diffs
 
 
+def _student_versions(notebooks: Path, names: list[str]):
+    import nbformat
+
+    for name in names:
+        for path in sorted((notebooks / name).glob("*.ipynb")):
+            yield f"{name}/{path.stem}", nbformat.read(path, as_version=4)
+
+
+def record_releases(notebooks: Path, names: list[str], path: Path = history.HISTORY) -> list[str]:
+    """Add the student versions in notebooks/ to the release history; the keys that were new."""
+    releases = history.load(path)
+    added = [key for key, nb in _student_versions(notebooks, names) if history.record(releases, key, nb)]
+    if added:
+        history.save(releases, path)
+    return added
+
+
+def unrecorded(notebooks: Path, names: list[str], path: Path = history.HISTORY) -> list[str]:
+    releases = history.load(path)
+    return [key for key, nb in _student_versions(notebooks, names)
+            if all(r.id != history.release_of(nb).id for r in releases.get(key, []))]
+
+
 def main(check: bool = False, names: list[str] | None = None,
-         solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS) -> int:
+         solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS,
+         sources: Path | None = SOURCES, releases: Path | None = history.HISTORY) -> int:
+    """sources=None or releases=None: skip that part (a course without text sources or history)."""
     names = names or assignments(solutions)
     if not names:
         print("No assignments in solutions/: nothing to release.")
@@ -65,16 +94,30 @@ def main(check: bool = False, names: list[str] | None = None,
     if not check:
         notebooks.mkdir(parents=True, exist_ok=True)
         generate(solutions, notebooks, names)
-        for stale in sorted(p for p in notebooks.iterdir()
+        if releases is not None:
+            for key in record_releases(notebooks, names, releases):
+                print(f"recorded a new release of {key} in {releases.name}")
+        if sources is not None and README.exists():
+            README.write_text(readme_with_table(README.read_text(), course_table(sources)))
+        for old in sorted(p for p in notebooks.iterdir()
                             if p.is_dir() and p.name not in assignments(solutions)):
-            shutil.rmtree(stale)
-            print(f"removed {stale.name}/ (no longer in solutions/)")
+            shutil.rmtree(old)
+            print(f"removed {old.name}/ (no longer in solutions/)")
         print(f"released {len(names)} assignment(s) to {notebooks}: {', '.join(names)}")
         return 0
+    diffs = []
+    if sources is not None:
+        built = [n for n in source_names(sources) if n in names]
+        diffs += [f"{n}: solutions/ does not match sources/{n}.md (run `make execute release`)"
+                  for n in stale(built, sources, solutions)]
+        diffs += [f"{n}: in solutions/ but has no source in sources/" for n in names
+                  if n not in built]
+        readme = README.read_text() if README.exists() else None
+        if readme is not None and readme_with_table(readme, course_table(sources)) != readme:
+            diffs.append("README.md: its course table is not what sources/ say (run `grader release`)")
     with tempfile.TemporaryDirectory(prefix="matdiff-check-") as tmp:
         fresh = Path(tmp)
         generate(solutions, fresh, names)
-        diffs = []
         for name in names:
             if not (notebooks / name).is_dir():
                 diffs.append(f"{name}/ (missing from notebooks/)")
@@ -83,11 +126,15 @@ def main(check: bool = False, names: list[str] | None = None,
         extra = [p.name for p in notebooks.iterdir() if p.is_dir() and p.name not in names] \
             if notebooks.is_dir() and names == assignments(solutions) else []
         diffs += [f"{e}/ (in notebooks/ but not in solutions/)" for e in extra]
+    if releases is not None and not diffs:
+        diffs += [f"{key}: this release is not in {releases.name} (run `python -m grader release`)"
+                  for key in unrecorded(notebooks, names, releases)]
     if diffs:
-        print("notebooks/ is out of date with solutions/:")
+        print("The course is out of date:")
         for d in diffs:
             print(f"  {d}")
-        print("Run `python -m grader release` and commit notebooks/.")
+        print("Run `make execute release` and commit sources/, solutions/, notebooks/ and "
+              "grader/releases.json.")
         return 1
     print(f"notebooks/ is current ({len(names)} assignment(s)).")
     return 0

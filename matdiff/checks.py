@@ -143,7 +143,7 @@ def check_jacobian(
     >>> v = np.ones(3)
     >>> md.check_jacobian(lambda v: A @ v, A, v).ok
     True
-    >>> md.check_jacobian(lambda v: A @ v, A.T, v).diagnosis      # the notes' layout
+    >>> md.check_jacobian(lambda v: A @ v, A.T, v).diagnosis      # denominator layout
     'transpose'
     >>> md.check_jacobian(lambda v: A @ v, A.T, v, layout="denominator").ok
     True
@@ -171,7 +171,7 @@ def check_jacobian(
         rows, cols = "input index i", "output index j"
         explain = ("your answer is in numerator layout (rows = outputs, columns = inputs), but "
                    "denominator layout was asked for (rows = inputs, columns = outputs), the "
-                   "course notes' convention: transpose it.")
+                   "convention of this course: transpose it.")
     alts = []
     if f0.ndim and nin and not np.array_equal(other, expected):
         alts.append(Alternative("transpose", other, other_err, explain))

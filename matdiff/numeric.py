@@ -2,7 +2,7 @@
 
 A Jacobian in *numerator layout* has the output's axes first, then the input's:
 ``J[i..., j...] = d f(x)[i...] / d x[j...]``, shape ``f(x).shape + x.shape``.
-*Denominator layout* (the convention of the course's source notes) puts the input's axes
+*Denominator layout* (the convention of this course) puts the input's axes
 first: shape ``x.shape + f(x).shape``.
 
 Methods
@@ -418,7 +418,7 @@ def numeric_jacobian(
         Which argument to differentiate with respect to.
     layout : {"numerator", "denominator"}
         ``"numerator"``: shape ``f(*args).shape + args[wrt].shape``.
-        ``"denominator"``: shape ``args[wrt].shape + f(*args).shape`` (the course notes'
+        ``"denominator"``: shape ``args[wrt].shape + f(*args).shape`` (this course's
         convention: row = input, column = output).
     method : {"central", "forward", "richardson", "complex", "accurate"}
         See the module documentation. ``"accurate"`` picks the complex step when ``f``

@@ -9,8 +9,6 @@ import sys
 
 import pytest
 
-from grader.release import main as release
-
 pytestmark = pytest.mark.slow
 
 
@@ -18,6 +16,14 @@ pytestmark = pytest.mark.slow
 def course(tmp_path, repo):
     shutil.copytree(repo / "tests" / "fixtures" / "course" / "solutions", tmp_path / "solutions")
     return tmp_path
+
+
+def release(course=None, **kwargs):
+    """The release command on the fixture course: no text sources, its own release history."""
+    from grader.release import main
+
+    history = kwargs.pop("releases", kwargs["solutions"].parent / "releases.json")
+    return main(sources=None, releases=history, **kwargs)
 
 
 def _student(course):
@@ -66,3 +72,21 @@ def test_command_line_on_the_repository(repo):
     proc = subprocess.run([sys.executable, "-m", "grader", "release", "--check"], cwd=repo,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_release_records_each_new_release_once_and_check_wants_it(course):
+    from grader import history
+
+    sol, out, path = course / "solutions", course / "notebooks", course / "releases.json"
+    release(solutions=sol, notebooks=out)
+    first = history.load(path)["demo/demo"]
+    assert len(first) == 1 and "test_grad_square" in first[0].cells
+    release(solutions=sol, notebooks=out)
+    assert history.load(path)["demo/demo"] == first                  # the same release: not again
+    nb = json.loads((sol / "demo" / "demo.ipynb").read_text())
+    nb["cells"][0]["source"] = "# A tiny assignment, with a fixed typo"
+    (sol / "demo" / "demo.ipynb").write_text(json.dumps(nb))
+    release(solutions=sol, notebooks=out)
+    assert len(history.load(path)["demo/demo"]) == 2
+    path.write_text(path.read_text().replace(history.load(path)["demo/demo"][1].id, "0" * 16))
+    assert release(check=True, solutions=sol, notebooks=out) == 1   # today's release unrecorded
