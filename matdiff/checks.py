@@ -276,7 +276,7 @@ def check_backward(
     parts = []
     for i, (x, ans) in enumerate(zip(arrays, answer, strict=True)):
         def loss(*a, _G=G):
-            return np.sum(_G * np.asarray(f(*a), dtype=float))
+            return np.sum(_G * _numbers(f(*a)))
 
         jac, err, _, _ = jacobian_with_error(loss, *arrays, wrt=i)
         var = names[i]
@@ -286,7 +286,7 @@ def check_backward(
                               "the factors and which one is transposed.")
         if not ones_used:
             def loss_ones(*a):
-                return np.sum(np.asarray(f(*a), dtype=float))
+                return np.sum(_numbers(f(*a)))
 
             jac1, err1, _, _ = jacobian_with_error(loss_ones, *arrays, wrt=i)
             alts.append(Alternative(
@@ -311,6 +311,12 @@ def check_backward(
         max_rel_error=max(p.max_rel_error for p in parts), parts=parts,
     )
     return record(label, result)
+
+
+def _numbers(out: Any) -> np.ndarray:
+    """f's output as an array that keeps a complex step's imaginary part."""
+    out = np.asarray(out)
+    return out if out.dtype.kind in "fc" else out.astype(float)
 
 
 class CheckFailed(AssertionError):
