@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from . import _steps
+from ._guard import refuse_during_graded_call
 from ._inputs import (
     FunctionError,
     as_float_array,
@@ -498,6 +499,12 @@ def numeric_jacobian(
     numpy.ndarray
         The Jacobian, float64.
 
+    Raises
+    ------
+    NumericAnswerError
+        When called by a learner's answer while a check grades it: derive it; the numeric
+        derivative is the checker's job.
+
     Examples
     --------
     >>> import numpy as np, matdiff as md
@@ -508,6 +515,7 @@ def numeric_jacobian(
     >>> md.numeric_jacobian(lambda v: A @ v, np.ones(3), layout="denominator").shape
     (3, 2)
     """
+    refuse_during_graded_call("numeric_jacobian")
     layout = check_layout(layout)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; not {method!r}.")
@@ -532,6 +540,7 @@ def numeric_gradient(f: Callable[..., Any], *args: Any, wrt: int = 0,
     >>> g.shape, bool(np.allclose(g, 2 * x))
     ((3, 1), True)
     """
+    refuse_during_graded_call("numeric_gradient")
     check_callable(f, "f")
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; not {method!r}.")
