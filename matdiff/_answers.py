@@ -27,18 +27,21 @@ def label_for(answer: Any, name: str | None, fallback: str) -> str:
     return name or own_name(answer) or fallback
 
 
-def call_graded(answer: Any, args: Sequence[np.ndarray], extra: tuple = (), *, label: str,
-                allow_numeric: bool = False) -> tuple[Any, BaseException | None]:
-    """Call ``answer(*args, *extra)`` on copies as the graded call (a value is returned as
-    is). Returns (value, None), or (None, the exception it raised). An answer that called
-    matdiff's numeric functions counts as having raised NumericAnswerError, even when it
-    caught that error itself."""
+def call_graded(answer: Any, args: Sequence[Any], extra: tuple = (), *, label: str,
+                allow_numeric: bool = False, copy: bool = True) -> tuple[Any, BaseException | None]:
+    """Call ``answer(*args, *extra)`` (on copies of the arrays, with ``copy``) as the graded
+    call (a value is returned as is). Returns (value, None), or (None, the exception it
+    raised). An answer that called matdiff's numeric functions counts as having raised
+    NumericAnswerError, even when it caught that error itself."""
     if not callable(answer):
         return answer, None
     who = own_name(answer) or label
+    inputs = [*args, *extra]
+    if copy:
+        inputs = [a.copy() for a in inputs]
     with graded_call(who, allow_numeric) as state:
         try:
-            value = answer(*[a.copy() for a in args], *[e.copy() for e in extra])
+            value = answer(*inputs)
         except Exception as exc:
             return None, exc
     if state.called:

@@ -50,7 +50,9 @@ class CheckFailed(AssertionError):
         if shell is not None and self.result._maps():
             from IPython.display import display
 
-            display(self.result)    # HTML map in JupyterLab; text grid in text outputs
+            if not getattr(self, "_shown", False):   # IPython may render an error twice
+                self._shown = True
+                display(self.result)    # HTML map in JupyterLab; text grid in text outputs
             first = self.result.message.splitlines()[0]
             return [f"{type(self).__name__}: {first}"]
         return [f"{type(self).__name__}:", *str(self).splitlines()]
@@ -123,7 +125,7 @@ def call_answer(answer: Callable[..., Any], *args: Any, name: str | None = None,
                "cell assign to its name? Run the cell that defines it again. [diagnosis: error]")
         result = record(label, CheckResult(False, msg, "error", name=label))
         raise CheckFailed(result) from None
-    value, exc = call_graded(answer, [], args, label=label, allow_numeric=allow_numeric)
+    value, exc = call_graded(answer, args, label=label, allow_numeric=allow_numeric, copy=False)
     if exc is not None:
         result = record(label, failure_from_exception(exc, label, own_name(answer)))
         raise CheckFailed(result) from None

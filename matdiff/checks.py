@@ -390,8 +390,8 @@ def check_value(
     True
     >>> r = md.check_value(6.0, 3.0, name="predicted_loss")
     >>> r.diagnosis, r.message
-    ('scale', '✗ predicted_loss: your answer is 2 times the right one. Is there an extra factor 2, \
-or one counted twice? [diagnosis: scale]')
+    ('scale', '✗ predicted_loss: your answer is a whole multiple of the right one: is there an \
+extra factor, or something counted twice? [diagnosis: scale]')
     >>> md.check_value(3.1, 3.0, name="predicted_loss").message
     '✗ predicted_loss: your answer is off by 1% to 10%. [diagnosis: wrong-values]'
     """
@@ -401,7 +401,7 @@ or one counted twice? [diagnosis: scale]')
     tol = atol + rtol * np.abs(exp)
     target = Target(exp, np.zeros_like(exp), name=name,
                     shape_reason="a single number" if exp.ndim == 0 else f"shape {exp.shape}",
-                    allow_squeeze=True, hints=hints or {}, tol=tol,
+                    allow_squeeze=True, hints=hints or {}, tol=tol, reference="the right value",
                     misconceptions=mistake_values(mistakes, []))
     return record(name, compare(answer, target))
 

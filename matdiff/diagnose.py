@@ -60,6 +60,7 @@ class Target:
     # is an unsummed gradient of that shape a `missing-sum`); None: unknown, assume not.
     broadcast: Callable[[tuple], bool] | None = None
     tol: np.ndarray | None = None  # a fixed tolerance instead of one from the error estimate
+    reference: str = "the numeric derivative"  # what the answer is compared with, for messages
 
 
 def tolerance(expected: np.ndarray, error: np.ndarray, answer_eps: float = 0.0) -> np.ndarray:
@@ -80,7 +81,7 @@ def tolerance(expected: np.ndarray, error: np.ndarray, answer_eps: float = 0.0) 
 
 
 def answer_eps(answer) -> float:
-    """The machine epsilon of the precision the answer was computed in, when lower than
+    """float32's machine epsilon when the answer was computed in a lower precision than
     float64: its dtype (float32, float16), or values that are all exactly float32 (an answer
     computed in float32 and cast back). 0 for float64, integers and exact values.
 
@@ -95,7 +96,9 @@ def answer_eps(answer) -> float:
     except (ValueError, TypeError):
         return 0.0
     if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
-        return float(np.finfo(arr.dtype).eps)
+        # float32 is a precision learners compute in; below that (float16) answers are
+        # imprecise, and get float32's allowance only
+        return float(np.finfo(np.float32).eps)
     if arr.dtype.kind != "f" or arr.size == 0 or not np.all(np.isfinite(arr)):
         return 0.0
     with np.errstate(over="ignore"):
@@ -322,6 +325,13 @@ def compare(answer, target: Target) -> CheckResult:
         return _finish(target, "not-array", f"your answer is {what}")
     scale = float(np.abs(expected).max(initial=0.0))
 
+    given_shape = arr.shape
+    if arr.shape != expected.shape and target.allow_squeeze and arr.size == expected.size \
+            and np.squeeze(arr).shape == np.squeeze(expected).shape:
+        found = _misconception(arr, target, eps, answer_shape=given_shape)
+        if found is not None:
+            return found
+        arr = arr.reshape(expected.shape)   # only size-1 axes differ: compare the numbers
     if arr.shape != expected.shape:
         return _compare_shapes(arr, target, eps)
 
@@ -345,12 +355,16 @@ def compare(answer, target: Target) -> CheckResult:
                        "overflowing exp, or an array created with np.empty and never filled.",
                        **common)
     if not wrong.any():
-        how = " computed in float32" if eps and eps >= np.finfo(np.float32).eps else ""
-        if eps > np.finfo(np.float32).eps:
-            how = " computed in low precision"
+        how = ""
+        if given_shape != expected.shape:
+            how += f" as shape {_fmt_shape(given_shape)};"
+        if eps:
+            how += " computed in float32;"
         return CheckResult(ok=True, name=name,
-                           message=f"✓ {name}: correct{how} (largest difference from the numeric "
-                                   f"derivative {abs_err:.1e}).", **common)
+                           message=f"✓ {name}: correct ({how[1:]} largest difference from "
+                                   f"{target.reference} {abs_err:.1e})." if how else
+                                   f"✓ {name}: correct (largest difference from {target.reference} "
+                                   f"{abs_err:.1e}).", **common)
 
     found = _misconception(arr, target, eps, **common)
     if found is not None:
@@ -401,8 +415,13 @@ def _simple_factor(c: float) -> bool:
 
 
 def _scale_message(c: float, size: int) -> str:
-    text = (f"your answer is {c:.4g} times the right one." if size == 1 else
-            f"every entry is {c:.4g} times the right one.")
+    if size == 1:  # the factor itself would give the value away
+        if abs(c) > 1:
+            return ("your answer is a whole multiple of the right one: is there an extra "
+                    "factor, or something counted twice?")
+        return ("your answer is a whole fraction (1/k) of the right one: is there a mean (or a "
+                "division) where a sum belongs, or a factor missing?")
+    text = f"every entry is {c:.4g} times the right one."
     inv = 1 / c
     if abs(inv - round(inv)) < 1e-6 and round(inv) >= 2:
         text += (f" A factor 1/{round(inv)}: is there a mean (or a division by {round(inv)}) "
@@ -442,12 +461,6 @@ def _compare_shapes(arr: np.ndarray, target: Target, eps: float = 0.0) -> CheckR
         sq_arr, sq_exp = np.squeeze(arr), np.squeeze(expected)
         tol = tolerance(sq_exp, np.squeeze(target.error), eps)
         if _close(sq_arr, sq_exp, tol):
-            if target.allow_squeeze:
-                err = float(np.abs(sq_arr - sq_exp).max(initial=0))
-                return CheckResult(ok=True, name=target.name,
-                                   message=f"✓ {target.name}: correct (as shape {shape}).",
-                                   max_abs_error=err, max_rel_error=0.0,
-                                   answer_shape=arr.shape, expected_shape=expected.shape)
             return _finish(target, "shape",
                            f"the numbers are right but the shape is {shape}; it must be "
                            f"{want} {_shape_rule(target)}. Reshape it to that shape (e.g. "
