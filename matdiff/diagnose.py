@@ -74,10 +74,15 @@ def tolerance(expected: np.ndarray, error: np.ndarray, answer_eps: float = 0.0) 
     """
     scale = float(np.abs(expected).max(initial=0.0))
     tol = ERR_FACTOR * error + RTOL * np.abs(expected) + STOL * scale + ATOL
-    if answer_eps:
-        # a float32 sum of k products is off by about k * eps * the size of the terms
-        tol = tol + PRECISION_FACTOR * answer_eps * (np.abs(expected) + scale)
-    return tol
+    return tol + _rounding(expected, answer_eps)
+
+
+def _rounding(expected: np.ndarray, answer_eps: float) -> np.ndarray | float:
+    """What computing the answer in a lower precision may cost: a float32 sum of k products
+    is off by about k * eps * the size of the terms."""
+    if not answer_eps:
+        return 0.0
+    return PRECISION_FACTOR * answer_eps * (np.abs(expected) + float(np.abs(expected).max(initial=0.0)))
 
 
 def answer_eps(answer) -> float:
@@ -311,16 +316,12 @@ def _misconception(arr: np.ndarray, target: Target, eps: float, **common) -> Che
     return None
 
 
-def _numbers_and_eps(answer) -> tuple[np.ndarray | None, str | None, float]:
-    arr, what = _as_numbers(answer)
-    return arr, what, (answer_eps(answer) if arr is not None else 0.0)
-
-
 def compare(answer, target: Target) -> CheckResult:
     """Compare a learner's answer with the target and return a CheckResult."""
     expected = target.expected
     name = target.name
-    arr, what, eps = _numbers_and_eps(answer)
+    arr, what = _as_numbers(answer)
+    eps = answer_eps(answer) if arr is not None else 0.0
     if arr is None:
         return _finish(target, "not-array", f"your answer is {what}")
     scale = float(np.abs(expected).max(initial=0.0))
@@ -335,8 +336,8 @@ def compare(answer, target: Target) -> CheckResult:
     if arr.shape != expected.shape:
         return _compare_shapes(arr, target, eps)
 
-    tol = (target.tol + tolerance(expected, 0 * expected, eps) - tolerance(expected, 0 * expected)
-           if target.tol is not None else tolerance(expected, target.error, eps))
+    tol = (target.tol + _rounding(expected, eps) if target.tol is not None
+           else tolerance(expected, target.error, eps))
     finite = np.isfinite(arr)
     diff = np.where(finite, arr - expected, np.inf)
     abs_err = float(np.abs(diff).max(initial=0.0))
