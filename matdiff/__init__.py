@@ -9,18 +9,18 @@ True
 """
 
 from . import autograd
+from ._guard import NumericAnswerError
 from ._inputs import FunctionError
-from .checks import (
+from .asserts import (
     CheckFailed,
     assert_backward,
     assert_gradient,
     assert_jacobian,
     assert_that,
+    assert_value,
     call_answer,
-    check_backward,
-    check_gradient,
-    check_jacobian,
 )
+from .checks import check_backward, check_gradient, check_jacobian, check_value
 from .layouts import to_denominator, to_matrix, to_numerator, unvec, vec
 from .numeric import METHODS, numeric_gradient, numeric_jacobian
 from .plotting import plot_jacobian, plot_mistakes
@@ -31,10 +31,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "numeric_jacobian", "numeric_gradient", "METHODS",
-    "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer", "assert_that",
-    "CheckFailed",
-    "CheckResult", "DIAGNOSES", "FunctionError",
+    "check_gradient", "check_jacobian", "check_backward", "check_value",
+    "assert_gradient", "assert_jacobian", "assert_backward", "assert_value", "call_answer",
+    "assert_that", "CheckFailed",
+    "CheckResult", "DIAGNOSES", "FunctionError", "NumericAnswerError",
     "progress", "reset_progress",
     "vec", "unvec", "to_matrix", "to_denominator", "to_numerator",
     "plot_jacobian", "plot_mistakes", "autograd",

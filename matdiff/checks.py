@@ -3,8 +3,26 @@
 Each ``check_*`` returns a :class:`~matdiff.result.CheckResult` and never raises for a wrong
 answer (a wrong shape, NaN, None, or an answer function that raises are all verdicts).
 It raises only for a mistake in the *check itself*: ``f`` not callable or failing, an
-unknown ``layout`` or ``wrt``. Each ``assert_*`` raises ``AssertionError(result.message)``
-when the check fails, and returns the result otherwise: use it in test cells.
+unknown ``layout`` or ``wrt``. The ``assert_*`` forms for test cells are in
+:mod:`matdiff.asserts`.
+
+Every check accepts
+
+``name``
+    The exercise's name, for messages and :func:`matdiff.progress`. Messages name the
+    learner's function by its own name; when a test wraps it in a lambda, pass ``name=``.
+``hints``
+    Extra text appended to the message, chosen by what went wrong: keys are diagnosis tags
+    (``"scale"``), misconception names, or either one for one output of ``check_backward``:
+    ``"dW:scale"`` or ``("dW", "scale")``. The most specific key wins.
+``mistakes``
+    The exercise's known wrong answers, ``{"name in the exercise's words": fn}``, each ``fn``
+    with the learner's function's signature. An answer that matches one gets the diagnosis
+    ``misconception``, its name in the message and in ``result.misconception`` (never its
+    values).
+``allow_numeric``
+    False by default: while the check calls the learner's answer, matdiff's numeric
+    derivatives refuse to run (diagnosis ``numeric-answer``): the answer must be derived.
 """
 
 from __future__ import annotations
@@ -14,33 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import arg_names, as_float_array, check_callable, check_layout, check_wrt
+from ._answers import broadcast_test, call_graded, label_for, mistake_values, own_name
+from ._guard import refuse_during_graded_call
+from ._inputs import arg_names, as_float_array, call_f, check_callable, check_layout, check_wrt, describe
 from .diagnose import Alternative, Target, compare, failure_from_exception
 from .layouts import to_denominator
 from .numeric import jacobian_with_error
 from .progress import record
-from .result import DIAGNOSES, CheckResult
+from .result import CheckResult
 
-__all__ = [
-    "check_gradient", "check_jacobian", "check_backward",
-    "assert_gradient", "assert_jacobian", "assert_backward", "call_answer", "assert_that",
-    "CheckFailed",
-]
+__all__ = ["check_gradient", "check_jacobian", "check_backward", "check_value"]
 
 _UPSTREAM_SEED = 390
-
-
-def _call_answer(answer, args: list[np.ndarray], extra: tuple = ()) -> tuple[Any, BaseException | None]:
-    if not callable(answer):
-        return answer, None
-    try:
-        return answer(*[a.copy() for a in args], *[e.copy() for e in extra]), None
-    except Exception as exc:
-        return None, exc
-
-
-def _func_name(answer, default: str) -> str:
-    return getattr(answer, "__name__", default) if callable(answer) else default
 
 
 def _transpose_alt(expected: np.ndarray, error: np.ndarray, explain: str) -> list[Alternative]:
@@ -49,10 +52,13 @@ def _transpose_alt(expected: np.ndarray, error: np.ndarray, explain: str) -> lis
     return [Alternative("transpose", expected.T, error.T, explain)]
 
 
-def _name(answer, name: str | None, fallback: str) -> str:
-    if name:
-        return name
-    return _func_name(answer, fallback) if callable(answer) else fallback
+def _grad_labels(var: str, x: np.ndarray) -> tuple[str, str]:
+    """Row and column labels of a gradient's map that read naturally for its shape."""
+    if x.ndim == 1:
+        return "", f"entry of {var}"
+    if x.ndim == 0:
+        return "", ""
+    return f"row of {var}", f"column of {var}"
 
 
 def check_gradient(
@@ -61,7 +67,9 @@ def check_gradient(
     *args: Any,
     wrt: int = 0,
     name: str | None = None,
-    hints: dict[str, str] | None = None,
+    hints: dict | None = None,
+    mistakes: dict | None = None,
+    allow_numeric: bool = False,
 ) -> CheckResult:
     """Check a gradient of a scalar-valued ``f`` against a numeric one.
 
@@ -79,8 +87,12 @@ def check_gradient(
     name : str, optional
         A name for messages and :func:`matdiff.progress` (default: grad's function name).
     hints : dict, optional
-        Extra text per diagnosis tag, appended to the message (e.g. ``{"transpose":
-        "Hint 2 is about this."}``).
+        Extra text per diagnosis tag or misconception, appended to the message (e.g.
+        ``{"transpose": "Hint 2 is about this."}``).
+    mistakes : dict, optional
+        Known wrong answers ``{"name": fn}``, ``fn(*args)`` returning the wrong gradient.
+    allow_numeric : bool
+        Let the answer call matdiff's numeric derivatives (refused by default).
 
     Examples
     --------
@@ -93,9 +105,14 @@ def check_gradient(
     >>> r = md.check_gradient(f, lambda x: 2 * A @ x, x)   # forgot that A is not symmetric
     >>> r.ok, r.diagnosis
     (False, 'wrong-values')
+    >>> r = md.check_gradient(f, lambda x: 2 * A @ x, x, name="grad_quadratic",
+    ...                       mistakes={"A treated as symmetric": lambda x: 2 * A @ x})
+    >>> r.diagnosis, r.misconception
+    ('misconception', 'A treated as symmetric')
     """
+    refuse_during_graded_call("check_gradient")
     check_callable(f, "f")
-    label = _name(grad, name, "gradient")
+    label = label_for(grad, name, "gradient")
     arrays = [as_float_array(a, f"args[{i}]") for i, a in enumerate(args)]
     wrt = check_wrt(wrt, len(arrays))
     jac, err, f0, _ = jacobian_with_error(f, *arrays, wrt=wrt)
@@ -105,17 +122,20 @@ def check_gradient(
     x = arrays[wrt]
     expected, error = jac.reshape(x.shape), err.reshape(x.shape)
     var = arg_names(f, len(arrays))[wrt]
+    rows, cols = _grad_labels(var, x)
     target = Target(
         expected, error, name=label,
-        shape_reason=f"a gradient has the shape of the variable: {var} has shape {x.shape}",
-        row_label=f"row of {var}", col_label=f"column of {var}", hints=hints or {},
+        shape_reason=f"a gradient has the shape of the variable: {var}.shape",
+        row_label=rows, col_label=cols, hints=hints or {},
         alternatives=_transpose_alt(expected, error,
                                     f"your answer is the transpose of the gradient. A gradient "
                                     f"has the shape of {var} {x.shape}: check which factor "
                                     "should be transposed, and the order of the product."),
+        misconceptions=mistake_values(mistakes, arrays),
+        broadcast=broadcast_test(f, arrays, wrt),
     )
-    answer, exc = _call_answer(grad, arrays)
-    result = (failure_from_exception(exc, label, _func_name(grad, "grad"), hints)
+    answer, exc = call_graded(grad, arrays, label=label, allow_numeric=allow_numeric)
+    result = (failure_from_exception(exc, label, own_name(grad), hints)
               if exc else compare(answer, target))
     return record(label, result)
 
@@ -127,7 +147,9 @@ def check_jacobian(
     wrt: int = 0,
     layout: str = "numerator",
     name: str | None = None,
-    hints: dict[str, str] | None = None,
+    hints: dict | None = None,
+    mistakes: dict | None = None,
+    allow_numeric: bool = False,
 ) -> CheckResult:
     """Check a Jacobian (of any shape) against a numeric one, in the layout asked for.
 
@@ -148,9 +170,10 @@ def check_jacobian(
     >>> md.check_jacobian(lambda v: A @ v, A.T, v, layout="denominator").ok
     True
     """
+    refuse_during_graded_call("check_jacobian")
     check_callable(f, "f")
     layout = check_layout(layout)
-    label = _name(jac, name, "Jacobian")
+    label = label_for(jac, name, "Jacobian")
     arrays = [as_float_array(a, f"args[{i}]") for i, a in enumerate(args)]
     wrt = check_wrt(wrt, len(arrays))
     num, err, f0, _ = jacobian_with_error(f, *arrays, wrt=wrt)
@@ -177,11 +200,12 @@ def check_jacobian(
         alts.append(Alternative("transpose", other, other_err, explain))
     target = Target(expected, error, name=label, shape_reason=reason, row_label=rows,
                     col_label=cols, alternatives=alts, allow_squeeze=True, hints=hints or {},
-                    row_axes=f0.ndim if layout == "numerator" else nin)
-    answer, exc = _call_answer(jac, arrays)
+                    row_axes=f0.ndim if layout == "numerator" else nin,
+                    misconceptions=mistake_values(mistakes, arrays))
+    answer, exc = call_graded(jac, arrays, label=label, allow_numeric=allow_numeric)
     if exc is None and answer is not None and alts:
         answer = _match_layout_shape(answer, other)
-    result = (failure_from_exception(exc, label, _func_name(jac, "jac"), hints)
+    result = (failure_from_exception(exc, label, own_name(jac), hints)
               if exc else compare(answer, target))
     return record(label, result)
 
@@ -207,7 +231,9 @@ def check_backward(
     *args: Any,
     upstream: Any = None,
     name: str | None = None,
-    hints: dict[str, str] | None = None,
+    hints: dict | None = None,
+    mistakes: dict | None = None,
+    allow_numeric: bool = False,
 ) -> CheckResult:
     """Check a backward function: the gradients of ``sum(G * f(*args))`` for every argument.
 
@@ -221,6 +247,12 @@ def check_backward(
     upstream : array_like, optional
         ``G``, the gradient flowing in from above, with the shape of ``Y``. By default a
         reproducible random ``G``, which catches answers that ignore it.
+    hints : dict, optional
+        Text per diagnosis tag or misconception; for one output, key it ``"dW:scale"`` or
+        ``("dW", "scale")`` (the output's name is ``d`` + the argument's name).
+    mistakes : dict, optional
+        Known wrong backward functions ``{"name": fn}``, ``fn(*args, G)`` returning the wrong
+        tuple (right gradients where the mistake does not touch them).
 
     Examples
     --------
@@ -235,12 +267,12 @@ def check_backward(
     >>> md.check_backward(lambda A, B: A @ B, lambda A, B, G: (B.T, A.T), A, B).diagnosis
     'shape'
     """
+    refuse_during_graded_call("check_backward")
     check_callable(f, "f")
     check_callable(backward, "backward")
     arrays = [as_float_array(a, f"args[{i}]") for i, a in enumerate(args)]
     check_wrt(0, len(arrays))
-    label = _name(backward, name, "backward")
-    from ._inputs import call_f
+    label = label_for(backward, name, "backward")
 
     y = call_f(f, arrays, "f at the given point")
     if upstream is None:
@@ -253,16 +285,14 @@ def check_backward(
                              f"not {G.shape}.")
     ones_used = bool(np.all(G == 1))
     names = arg_names(f, len(arrays))
-    answer, exc = _call_answer(backward, arrays, (G,))
-    if exc is not None:
-        return record(label, failure_from_exception(exc, label, _func_name(backward, "backward"),
-                                                    hints))
     n = len(arrays)
+    wrong = mistake_values(mistakes, arrays, (G,), parts=n)
+    answer, exc = call_graded(backward, arrays, (G,), label=label, allow_numeric=allow_numeric)
+    if exc is not None:
+        return record(label, failure_from_exception(exc, label, own_name(backward), hints))
     if n == 1 and not isinstance(answer, (tuple, list)):
         answer = (answer,)
     if not isinstance(answer, (tuple, list)):
-        from ._inputs import describe
-
         grads = ", ".join(f"d{v}" for v in names)
         msg = (f"✗ {label}: it must return {n} gradients, one per argument ({grads}), as a "
                f"tuple, but it returned {describe(answer)}. [diagnosis: not-array]")
@@ -276,7 +306,7 @@ def check_backward(
     parts = []
     for i, (x, ans) in enumerate(zip(arrays, answer, strict=True)):
         def loss(*a, _G=G):
-            return np.sum(_G * np.asarray(f(*a), dtype=float))
+            return np.sum(_G * _numbers(f(*a)))
 
         jac, err, _, _ = jacobian_with_error(loss, *arrays, wrt=i)
         var = names[i]
@@ -286,7 +316,7 @@ def check_backward(
                               "the factors and which one is transposed.")
         if not ones_used:
             def loss_ones(*a):
-                return np.sum(np.asarray(f(*a), dtype=float))
+                return np.sum(_numbers(f(*a)))
 
             jac1, err1, _, _ = jacobian_with_error(loss_ones, *arrays, wrt=i)
             alts.append(Alternative(
@@ -294,10 +324,13 @@ def check_backward(
                 f"your {gname} is what it would be if the upstream gradient G were all ones, "
                 "but G is not all ones here. The chain rule multiplies by G: the gradient "
                 "arriving from above must appear in your formula."))
+        rows, cols = _grad_labels(var, x)
         target = Target(jac, err, name=gname,
-                        shape_reason=f"{gname} has the shape of {var}",
-                        row_label=f"row of {var}", col_label=f"column of {var}",
-                        alternatives=alts, hints=hints or {})
+                        shape_reason=f"{gname} has the shape of {var}: {var}.shape",
+                        row_label=rows, col_label=cols,
+                        alternatives=alts, hints=hints or {},
+                        misconceptions=[(m, v[i]) for m, v in wrong],
+                        broadcast=_output_broadcast(f, arrays, i, y.shape))
         parts.append(compare(ans, target))
     ok = all(p.ok for p in parts)
     first_bad = next((p for p in parts if not p.ok), None)
@@ -309,83 +342,73 @@ def check_backward(
         diagnosis=None if ok else first_bad.diagnosis, name=label,
         max_abs_error=max(p.max_abs_error for p in parts),
         max_rel_error=max(p.max_rel_error for p in parts), parts=parts,
+        misconception=None if ok else first_bad.misconception,
     )
     return record(label, result)
 
 
-class CheckFailed(AssertionError):
-    """A failed check in a test cell. An ``AssertionError`` (so graders count it as a failed
-    test) that IPython shows as its message alone, without matdiff's internal frames."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"{type(self).__name__}:", *str(self).splitlines()]
-
-
-def _assert(result: CheckResult) -> CheckResult:
-    if not result.ok:
-        raise CheckFailed(result.message)
-    return result
+def _output_broadcast(f: Callable, arrays: list, i: int, out_shape: tuple) -> Callable[[tuple], bool]:
+    """A variable's unsummed gradient is a missing sum when it has the output's shape and the
+    variable really was broadcast to it (a bias added to every row, not a weight)."""
+    test = broadcast_test(f, arrays, i)
+    return lambda shape: tuple(shape) == tuple(out_shape) and test(shape)
 
 
-def assert_gradient(*args: Any, **kwargs: Any) -> CheckResult:
-    """:func:`check_gradient`, raising ``AssertionError(result.message)`` when it fails."""
-    return _assert(check_gradient(*args, **kwargs))
+def check_value(
+    answer: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float = 1e-9,
+    atol: float = 0.0,
+    hints: dict | None = None,
+    mistakes: dict | None = None,
+) -> CheckResult:
+    """Check a value that is not a derivative (a predicted loss, a count, a converted array)
+    against the right one, with the same diagnoses: shape, sign, scale, misconception,
+    not-finite, not-array, and closeness in bands ("off by 1% to 10%"), never the value.
 
-
-def assert_jacobian(*args: Any, **kwargs: Any) -> CheckResult:
-    """:func:`check_jacobian`, raising ``AssertionError(result.message)`` when it fails."""
-    return _assert(check_jacobian(*args, **kwargs))
-
-
-def assert_backward(*args: Any, **kwargs: Any) -> CheckResult:
-    """:func:`check_backward`, raising ``AssertionError(result.message)`` when it fails."""
-    return _assert(check_backward(*args, **kwargs))
-
-
-
-def call_answer(answer: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
-    """Call a learner's answer function for a test that is not a derivative check.
-
-    Returns what it returns. When it raises, raises ``AssertionError`` with a readable
-    message instead (``not answered yet`` for ``NotImplementedError``), so that a test cell
-    fails with a sentence, not a traceback into the learner's code. Records the attempt in
-    :func:`matdiff.progress` as not passed when it raised.
+    Parameters
+    ----------
+    answer : array_like
+        The learner's value (get it with :func:`matdiff.call_answer`). A one-entry array is
+        accepted for a number.
+    expected : array_like
+        The right value. It never appears in a message.
+    name : str
+        The exercise's name.
+    rtol, atol : float
+        Allowed difference, ``atol + rtol * |expected|`` per entry (plus the rounding of
+        float32 when the answer was computed in float32).
+    mistakes : dict, optional
+        Known wrong values ``{"name": value}``.
 
     Examples
     --------
     >>> import matdiff as md
-    >>> md.call_answer(lambda: "numerator", name="which_layout")
-    'numerator'
+    >>> md.check_value(3.0, 3.0, name="predicted_loss").ok
+    True
+    >>> r = md.check_value(6.0, 3.0, name="predicted_loss")
+    >>> r.diagnosis, r.message
+    ('scale', '✗ predicted_loss: your answer is a whole multiple of the right one: is there an \
+extra factor, or something counted twice? [diagnosis: scale]')
+    >>> md.check_value(3.1, 3.0, name="predicted_loss").message
+    '✗ predicted_loss: your answer is off by 1% to 10%. [diagnosis: wrong-values]'
     """
-    check_callable(answer, "answer")
-    label = name or _func_name(answer, "answer")
-    try:
-        return answer(*args)
-    except Exception as exc:
-        result = record(label, failure_from_exception(exc, label, _func_name(answer, "answer")))
-        raise CheckFailed(result.message) from None
+    if not isinstance(name, str) or not name:
+        raise TypeError("`name` must be the exercise's name (a string).")
+    exp = as_float_array(expected, "expected")
+    tol = atol + rtol * np.abs(exp)
+    target = Target(exp, np.zeros_like(exp), name=name,
+                    shape_reason="a single number" if exp.ndim == 0 else f"shape {exp.shape}",
+                    allow_squeeze=True, hints=hints or {}, tol=tol, reference="the right value",
+                    misconceptions=mistake_values(mistakes, []))
+    return record(name, compare(answer, target))
 
 
-def assert_that(condition: Any, message: str, *, name: str, diagnosis: str = "wrong-values") -> None:
-    """A plain test for a non-derivative answer, recorded in :func:`matdiff.progress`.
+def _numbers(out: Any) -> np.ndarray:
+    """f's output as an array that keeps a complex step's imaginary part."""
+    out = np.asarray(out)
+    return out if out.dtype.kind in "fc" else out.astype(float)
 
-    Raises ``AssertionError`` with ``"✗ name: message [diagnosis: ...]"`` when ``condition``
-    is false; records a pass otherwise.
 
-    Examples
-    --------
-    >>> import matdiff as md
-    >>> md.assert_that(2 + 2 == 4, "arithmetic is broken", name="sum")
-    >>> md.assert_that("row" == "column", "return 'column'", name="which", diagnosis="transpose")
-    Traceback (most recent call last):
-    ...
-    matdiff.checks.CheckFailed: ✗ which: return 'column' [diagnosis: transpose]
-    """
-    if diagnosis not in DIAGNOSES:
-        raise ValueError(f"`diagnosis` must be one of {', '.join(DIAGNOSES)}, not {diagnosis!r}.")
-    if condition:
-        record(name, CheckResult(ok=True, message=f"✓ {name}: correct.", name=name))
-        return
-    msg = f"✗ {name}: {message} [diagnosis: {diagnosis}]"
-    record(name, CheckResult(ok=False, message=msg, diagnosis=diagnosis, name=name))
-    raise CheckFailed(msg)

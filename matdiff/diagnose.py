@@ -9,6 +9,7 @@ mistake (a transpose, a sign, a missing factor changes entries by O(1) relative)
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,12 +17,15 @@ import numpy as np
 from ._inputs import describe
 from .result import CheckResult, _as_2d
 
-__all__ = ["Target", "compare", "tolerance", "failure_from_exception"]
+__all__ = ["Target", "compare", "tolerance", "failure_from_exception", "hint_for", "answer_eps",
+           "closeness"]
 
 RTOL = 1e-6       # relative to the entry
 STOL = 1e-7       # relative to the largest entry of the answer
 ATOL = 1e-10      # absolute floor
 ERR_FACTOR = 10   # safety factor on the numeric error estimate
+PRECISION_FACTOR = 64  # rounding of an answer computed in float32: entries times its eps
+IMPRECISE = 1e-3  # an answer this close everywhere (relative) is imprecise, not wrong
 
 
 @dataclass
@@ -48,13 +52,105 @@ class Target:
     alternatives: list[Alternative] = field(default_factory=list)
     allow_squeeze: bool = False  # accept an answer that differs only by size-1 axes
     row_axes: int | None = None  # leading axes that are rows of the map (Jacobians: out or in)
-    hints: dict[str, str] = field(default_factory=dict)
+    hints: dict = field(default_factory=dict)
+    # Exercise-specific misconceptions: (name, values), values None when the mistake's own
+    # function failed on these inputs.
+    misconceptions: list[tuple[str, np.ndarray | None]] = field(default_factory=list)
+    # Says whether the variable was broadcast to a given shape in the forward pass (only then
+    # is an unsummed gradient of that shape a `missing-sum`); None: unknown, assume not.
+    broadcast: Callable[[tuple], bool] | None = None
+    tol: np.ndarray | None = None  # a fixed tolerance instead of one from the error estimate
+    reference: str = "the numeric derivative"  # what the answer is compared with, for messages
 
 
-def tolerance(expected: np.ndarray, error: np.ndarray) -> np.ndarray:
-    """Per-entry tolerance derived from the numeric error estimate."""
+def tolerance(expected: np.ndarray, error: np.ndarray, answer_eps: float = 0.0) -> np.ndarray:
+    """Per-entry tolerance derived from the numeric error estimate, widened for an answer
+    computed in a lower precision (``answer_eps``: the machine epsilon of its dtype).
+
+    >>> import numpy as np
+    >>> e = np.array([1.0, -2.0])
+    >>> bool((tolerance(e, 0 * e, np.finfo(np.float32).eps) > 1e-5).all())
+    True
+    """
     scale = float(np.abs(expected).max(initial=0.0))
-    return ERR_FACTOR * error + RTOL * np.abs(expected) + STOL * scale + ATOL
+    tol = ERR_FACTOR * error + RTOL * np.abs(expected) + STOL * scale + ATOL
+    return tol + _rounding(expected, answer_eps)
+
+
+def _rounding(expected: np.ndarray, answer_eps: float) -> np.ndarray | float:
+    """What computing the answer in a lower precision may cost: a float32 sum of k products
+    is off by about k * eps * the size of the terms."""
+    if not answer_eps:
+        return 0.0
+    return PRECISION_FACTOR * answer_eps * (np.abs(expected) + float(np.abs(expected).max(initial=0.0)))
+
+
+def answer_eps(answer) -> float:
+    """float32's machine epsilon when the answer was computed in a lower precision than
+    float64: its dtype (float32, float16), or values that are all exactly float32 (an answer
+    computed in float32 and cast back). 0 for float64, integers and exact values.
+
+    >>> import numpy as np
+    >>> bool(answer_eps(np.float32(0.1)) == np.finfo(np.float32).eps)
+    True
+    >>> answer_eps(np.array([0.1, 0.2])), answer_eps([1, 2])
+    (0.0, 0.0)
+    """
+    try:
+        arr = np.asarray(answer)
+    except (ValueError, TypeError):
+        return 0.0
+    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+        # float32 is a precision learners compute in; below that (float16) answers are
+        # imprecise, and get float32's allowance only
+        return float(np.finfo(np.float32).eps)
+    if arr.dtype.kind != "f" or arr.size == 0 or not np.all(np.isfinite(arr)):
+        return 0.0
+    with np.errstate(over="ignore"):
+        as32 = arr.astype(np.float32).astype(np.float64)
+    if np.array_equal(as32, arr) and not np.array_equal(arr, np.round(arr)):
+        return float(np.finfo(np.float32).eps)
+    return 0.0
+
+
+def hint_for(hints: dict | None, part: str | None, key: str) -> str | None:
+    """The hint for diagnosis tag (or misconception name) ``key`` of output ``part``.
+
+    Keys are looked up most specific first: ``(part, key)``, ``"part:key"``, then ``key``, so
+    a check with several outputs can point each output's mistake to its own hint.
+
+    >>> hints = {"scale": "Hint 3", "dW:scale": "Hint 2", ("db", "scale"): "Hint 4"}
+    >>> hint_for(hints, "dW", "scale"), hint_for(hints, "db", "scale"), hint_for(hints, "dX", "scale")
+    ('Hint 2', 'Hint 4', 'Hint 3')
+    """
+    if not hints:
+        return None
+    for k in ((part, key), f"{part}:{key}", key) if part else (key,):
+        if hints.get(k):
+            return hints[k]
+    return None
+
+
+def closeness(diff: np.ndarray, expected: np.ndarray) -> str:
+    """How far off an answer is, as a band of relative difference (never a value that would
+    give the right answer away): the worst entry against its own size.
+
+    >>> import numpy as np
+    >>> closeness(np.array([0.5]), np.array([2.0])), closeness(np.array([0.005]), np.array([1.0]))
+    ('off by more than 10%', 'off by 0.1% to 1%')
+    """
+    scale = float(np.abs(expected).max(initial=0.0))
+    size = np.maximum(np.abs(expected), 1e-3 * scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(size > 0, np.abs(diff) / size, np.inf)
+    worst = float(np.nanmax(rel, initial=0.0))
+    if worst > 0.1:
+        return "off by more than 10%"
+    if worst > 0.01:
+        return "off by 1% to 10%"
+    if worst > 0.001:
+        return "off by 0.1% to 1%"
+    return "off by less than 0.1%"
 
 
 def _close(a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> bool:
@@ -65,35 +161,77 @@ def _fmt_shape(shape: tuple) -> str:
     return "()" if shape == () else str(tuple(int(s) for s in shape))
 
 
-def _finish(target: Target, tag: str, message: str, **kw) -> CheckResult:
-    message = f"✗ {target.name}: {message} [diagnosis: {tag}]"
-    if target.hints.get(tag):
-        message += "\n" + target.hints[tag]
+def _finish(target: Target, tag: str, message: str, misconception: str | None = None,
+            **kw) -> CheckResult:
+    marker = f"[diagnosis: {tag}]"
+    if misconception:
+        marker += f" [misconception: {misconception}]"
+    message = f"✗ {target.name}: {message} {marker}"
+    hint = hint_for(target.hints, target.name, misconception or tag)
+    if hint is None and misconception:
+        hint = hint_for(target.hints, target.name, tag)
+    if hint:
+        message += "\n" + hint
     return CheckResult(ok=False, diagnosis=tag, name=target.name, message=message,
                        expected_shape=target.expected.shape, row_label=target.row_label,
-                       col_label=target.col_label, row_axes=target.row_axes, **kw)
+                       col_label=target.col_label, row_axes=target.row_axes,
+                       misconception=misconception, **kw)
 
 
-def failure_from_exception(exc: BaseException, target_name: str, func_name: str,
-                           hints: dict[str, str] | None = None) -> CheckResult:
-    """A failed CheckResult for an answer function that raised."""
-    hints = hints or {}
-    if isinstance(exc, NotImplementedError):
+def _user_frame(exc: BaseException):
+    """The innermost frame of the learner's code in exc's traceback (not numpy's, not ours,
+    not the standard library's), or None."""
+    import os
+    import sysconfig
+
+    skip = [os.path.dirname(np.__file__), os.path.dirname(__file__),
+            sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]]
+    frames = traceback.extract_tb(exc.__traceback__)
+    for fr in reversed(frames):
+        path = os.path.abspath(fr.filename) if not fr.filename.startswith("<") else fr.filename
+        if not any(path.startswith(d + os.sep) for d in skip):
+            return fr
+    return frames[-1] if frames else None
+
+
+def failure_from_exception(exc: BaseException, target_name: str, func_name: str | None,
+                           hints: dict | None = None) -> CheckResult:
+    """A failed CheckResult for an answer function that raised.
+
+    ``func_name`` is the learner's function (None when the test wrapped it in a lambda: then
+    the function that raised, or ``target_name``, is named).
+    """
+    from ._guard import NumericAnswerError
+
+    frame = _user_frame(exc)
+    raiser = frame.name if frame is not None and not frame.name.startswith("<") else None
+    func = func_name or raiser or target_name
+    if isinstance(exc, NumericAnswerError):
+        tag = "numeric-answer"
+        msg = (f"✗ {target_name}: your `{func}` calls matdiff's `{exc.called}`: derive it; the "
+               "numeric derivative is the checker's job. Write the formula you derived. "
+               "[diagnosis: numeric-answer]")
+    elif isinstance(exc, NotImplementedError):
         tag = "not-answered"
-        msg = (f"✗ {target_name}: not answered yet: `{func_name}` still raises "
-               "NotImplementedError. Replace that line with your code. [diagnosis: not-answered]")
+        if raiser and raiser != func:
+            msg = (f"✗ {target_name}: `{func}` calls `{raiser}`, which is not answered yet: it "
+                   "still raises NotImplementedError. Answer that exercise first. "
+                   "[diagnosis: not-answered]")
+        else:
+            msg = (f"✗ {target_name}: not answered yet: `{func}` still raises "
+                   "NotImplementedError. Replace that line with your code. [diagnosis: not-answered]")
     else:
         tag = "error"
         where = ""
-        frames = traceback.extract_tb(exc.__traceback__)
-        if frames:
-            last = frames[-1]
-            where = f" (in {last.name}, line {last.lineno})"
-        msg = (f"✗ {target_name}: your `{func_name}` raised {type(exc).__name__}: {exc}{where}. "
+        if frame is not None:
+            inside = f"in {frame.name}, " if not frame.name.startswith("<") else ""
+            where = f" ({inside}line {frame.lineno})"
+        msg = (f"✗ {target_name}: your `{func}` raised {type(exc).__name__}: {exc}{where}. "
                "Fix the error first; run the function on its own to see the full traceback. "
                "[diagnosis: error]")
-    if hints.get(tag):
-        msg += "\n" + hints[tag]
+    hint = hint_for(hints, target_name, tag)
+    if hint:
+        msg += "\n" + hint
     return CheckResult(ok=False, diagnosis=tag, message=msg, name=target_name)
 
 
@@ -137,14 +275,17 @@ def _broadcast_sum(a: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, tupl
     return a.sum(axis=tuple(axes)).reshape(shape), tuple(axes)
 
 
-def _where(mask: np.ndarray, row_label: str, col_label: str) -> str:
+def _where(mask: np.ndarray, row_label: str, col_label: str, ndim: int) -> str:
     """Describe where the wrong entries are, when they form a pattern."""
-    if mask.ndim != 2 or mask.size <= 1:
+    if mask.size <= 1 or mask.all():
+        return ""
+    if ndim == 1:
+        idx = np.flatnonzero(mask)
+        return f" Only entry {idx[0]} is wrong." if idx.size == 1 else ""
+    if mask.ndim != 2:
         return ""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
-    if mask.all():
-        return " Every entry is off."
     if len(rows) == 1 and mask.shape[0] > 1:
         return (f" All wrong entries are in one row of the map, row {rows[0]} "
                 f"({row_label}): look at what feeds that row.")
@@ -159,19 +300,44 @@ def _where(mask: np.ndarray, row_label: str, col_label: str) -> str:
     return ""
 
 
+def _misconception(arr: np.ndarray, target: Target, eps: float, **common) -> CheckResult | None:
+    """The verdict for an answer that matches one of the exercise's known mistakes."""
+    for mname, values in target.misconceptions:
+        if values is None:
+            continue
+        cand = arr
+        if cand.shape != values.shape and target.allow_squeeze and cand.size == values.size \
+                and np.squeeze(cand).shape == np.squeeze(values).shape:
+            cand = cand.reshape(values.shape)
+        if _close(cand, values, tolerance(values, np.zeros_like(values), eps)):
+            return _finish(target, "misconception",
+                           f"your answer matches a known mistake: {mname}.",
+                           misconception=mname, **common)
+    return None
+
+
 def compare(answer, target: Target) -> CheckResult:
     """Compare a learner's answer with the target and return a CheckResult."""
     expected = target.expected
     name = target.name
     arr, what = _as_numbers(answer)
+    eps = answer_eps(answer) if arr is not None else 0.0
     if arr is None:
         return _finish(target, "not-array", f"your answer is {what}")
     scale = float(np.abs(expected).max(initial=0.0))
 
+    given_shape = arr.shape
+    if arr.shape != expected.shape and target.allow_squeeze and arr.size == expected.size \
+            and np.squeeze(arr).shape == np.squeeze(expected).shape:
+        found = _misconception(arr, target, eps, answer_shape=given_shape)
+        if found is not None:
+            return found
+        arr = arr.reshape(expected.shape)   # only size-1 axes differ: compare the numbers
     if arr.shape != expected.shape:
-        return _compare_shapes(arr, target)
+        return _compare_shapes(arr, target, eps)
 
-    tol = tolerance(expected, target.error)
+    tol = (target.tol + _rounding(expected, eps) if target.tol is not None
+           else tolerance(expected, target.error, eps))
     finite = np.isfinite(arr)
     diff = np.where(finite, arr - expected, np.inf)
     abs_err = float(np.abs(diff).max(initial=0.0))
@@ -190,34 +356,72 @@ def compare(answer, target: Target) -> CheckResult:
                        "overflowing exp, or an array created with np.empty and never filled.",
                        **common)
     if not wrong.any():
+        how = ""
+        if given_shape != expected.shape:
+            how += f" as shape {_fmt_shape(given_shape)};"
+        if eps:
+            how += " computed in float32;"
         return CheckResult(ok=True, name=name,
-                           message=f"✓ {name}: correct (largest difference from the numeric "
-                                   f"derivative {abs_err:.1e}).", **common)
+                           message=f"✓ {name}: correct ({how[1:]} largest difference from "
+                                   f"{target.reference} {abs_err:.1e})." if how else
+                                   f"✓ {name}: correct (largest difference from {target.reference} "
+                                   f"{abs_err:.1e}).", **common)
 
+    found = _misconception(arr, target, eps, **common)
+    if found is not None:
+        return found
     if scale > 0 and _close(arr, -expected, tol):
-        return _finish(target, "sign", "every entry has the wrong sign. Look for a minus sign "
-                       "that was dropped or added (e.g. in the derivative of (y - t), or of "
-                       "-log).", **common)
+        return _finish(target, "sign", ("your answer has the wrong sign. " if arr.size == 1 else
+                                        "every entry has the wrong sign. ") +
+                       "Look for a minus sign that was dropped or added (e.g. in the derivative "
+                       "of (y - t), or of -log).", **common)
     for alt in target.alternatives:
-        if _close(arr, alt.values, tolerance(alt.values, alt.error)):
+        if _close(arr, alt.values, tolerance(alt.values, alt.error, eps)):
             return _finish(target, alt.tag, alt.explain, **common)
-    if scale > 0 and arr.size >= 2 and np.abs(arr).max() > 0:  # one number is always a multiple
+    if scale > 0 and np.abs(arr).max() > 0:
         c = float(np.sum(arr * expected) / np.sum(expected * expected))
-        if abs(c - 1) > 1e-3 and abs(c) > 1e-12 and _close(arr, c * expected, tolerance(
-                c * expected, abs(c) * target.error)):
-            return _finish(target, "scale", _scale_message(c), **common)
+        # one number is always a multiple of another: for a scalar only a simple factor counts
+        simple = arr.size >= 2 or _simple_factor(c)
+        if simple and abs(c - 1) > 1e-3 and abs(c) > 1e-12 and _close(arr, c * expected, tolerance(
+                c * expected, abs(c) * target.error, eps)):
+            return _finish(target, "scale", _scale_message(c, arr.size), **common)
     if scale > 0 and not np.any(arr):
         return _finish(target, "wrong-values", "your answer is all zeros: is it still a "
                        "placeholder?", **common)
+    band = closeness(diff, expected)
+    if np.all(np.abs(diff) <= IMPRECISE * (np.abs(expected) + scale)):
+        what = "your answer is" if arr.size == 1 else "every entry of your answer is"
+        return _finish(target, "imprecise",
+                       f"{what} within 0.1% of the right one, but further off than rounding "
+                       "explains. Is it rounded, computed in float16, or approximated (a "
+                       "difference quotient with a finite step)?", **common)
+    if arr.size == 1:
+        return _finish(target, "wrong-values", f"your answer is {band}.", **common)
     n_wrong = int(wrong.sum())
-    where = _where(_as_2d(wrong, target.row_axes), target.row_label, target.col_label)
+    where = _where(_as_2d(wrong, target.row_axes), target.row_label, target.col_label, arr.ndim)
+    count = (f"every entry is wrong ({band} at the worst)" if n_wrong == arr.size else
+             f"{n_wrong} of {arr.size} entries are wrong ({band} at the worst)")
     return _finish(target, "wrong-values",
-                   f"{n_wrong} of {arr.size} entries are wrong (largest difference "
-                   f"{abs_err:.3g}; the map shows which are too high (+) and too low (-))."
-                   f"{where}", **common)
+                   f"{count}; the map shows which are too high (+) and too low (-).{where}",
+                   **common)
 
 
-def _scale_message(c: float) -> str:
+def _simple_factor(c: float) -> bool:
+    """c is k or 1/k for a whole k from 2 to 1000 (a missing 2, a mean for a sum over N)."""
+    for v in (abs(c), 1 / abs(c) if c else 0.0):
+        k = round(v)
+        if 2 <= k <= 1000 and abs(v - k) < 1e-6 * k:
+            return True
+    return False
+
+
+def _scale_message(c: float, size: int) -> str:
+    if size == 1:  # the factor itself would give the value away
+        if abs(c) > 1:
+            return ("your answer is a whole multiple of the right one: is there an extra "
+                    "factor, or something counted twice?")
+        return ("your answer is a whole fraction (1/k) of the right one: is there a mean (or a "
+                "division) where a sum belongs, or a factor missing?")
     text = f"every entry is {c:.4g} times the right one."
     inv = 1 / c
     if abs(inv - round(inv)) < 1e-6 and round(inv) >= 2:
@@ -232,49 +436,59 @@ def _scale_message(c: float) -> str:
     return text
 
 
-def _compare_shapes(arr: np.ndarray, target: Target) -> CheckResult:
+def _shape_rule(target: Target) -> str:
+    """How to get the right shape, as a rule (never literal numbers that fit only this test)."""
+    return f"({target.shape_reason})"
+
+
+def _compare_shapes(arr: np.ndarray, target: Target, eps: float = 0.0) -> CheckResult:
     expected = target.expected
     shape, want = _fmt_shape(arr.shape), _fmt_shape(expected.shape)
     common = dict(answer_shape=arr.shape)
+    found = _misconception(arr, target, eps, **common)
+    if found is not None:
+        return found
     # The transpose or the other layout.
     for alt in target.alternatives:
         if alt.tag == "transpose" and arr.shape == alt.values.shape:
-            if _close(arr, alt.values, tolerance(alt.values, alt.error)):
+            if _close(arr, alt.values, tolerance(alt.values, alt.error, eps)):
                 return _finish(target, "transpose", alt.explain, **common)
             return _finish(target, "shape",
                            f"your answer has shape {shape}, the shape of the transpose; it must "
-                           f"be {want} ({target.shape_reason}). (Its values do not match the "
+                           f"be {want} {_shape_rule(target)}. (Its values do not match the "
                            "transpose either.)", **common)
     # Only size-1 axes differ.
     if arr.size == expected.size and np.squeeze(arr).shape == np.squeeze(expected).shape:
         sq_arr, sq_exp = np.squeeze(arr), np.squeeze(expected)
-        tol = tolerance(sq_exp, np.squeeze(target.error))
+        tol = tolerance(sq_exp, np.squeeze(target.error), eps)
         if _close(sq_arr, sq_exp, tol):
-            if target.allow_squeeze:
-                err = float(np.abs(sq_arr - sq_exp).max(initial=0))
-                return CheckResult(ok=True, name=target.name,
-                                   message=f"✓ {target.name}: correct (as shape {shape}).",
-                                   max_abs_error=err, max_rel_error=0.0,
-                                   answer_shape=arr.shape, expected_shape=expected.shape)
             return _finish(target, "shape",
                            f"the numbers are right but the shape is {shape}; it must be "
-                           f"{want} ({target.shape_reason}). Reshape it, e.g. "
-                           f".reshape({want[1:-1].rstrip(',')}).", **common)
-    # A broadcast gradient that was not summed.
+                           f"{want} {_shape_rule(target)}. Reshape it to that shape (e.g. "
+                           "with `.reshape(...)` and the variable's own `.shape`, or "
+                           "`keepdims=True` in a sum).", **common)
+    # A gradient with extra axes that add up to the right one.
     summed, axes = _broadcast_sum(arr, expected.shape)
-    if summed is not None and _close(summed, expected, tolerance(expected, target.error)):
+    if summed is not None and _close(summed, expected, tolerance(expected, target.error, eps)):
         ax = ", ".join(str(a) for a in axes)
-        return _finish(target, "missing-sum",
-                       f"your answer has shape {shape} but must have {want} "
-                       f"({target.shape_reason}). In the forward pass this variable was "
-                       f"broadcast (copied) along axis {ax}, so every copy passes gradient back: "
-                       f"add them up (sum over axis {ax}).", **common)
-    if summed is not None:
+        s_ = "s" if len(axes) > 1 else ""
+        if target.broadcast is not None and target.broadcast(arr.shape):
+            return _finish(target, "missing-sum",
+                           f"your answer has shape {shape} but must have {want} "
+                           f"{_shape_rule(target)}. In the forward pass this variable was "
+                           f"broadcast (copied) along axis{s_} {ax}, so every copy passes "
+                           f"gradient back: add them up (sum over axis{s_} {ax}).", **common)
         return _finish(target, "shape",
                        f"your answer has shape {shape} but must have {want} "
-                       f"({target.shape_reason}). Shape {want} was broadcast to {shape} in the "
+                       f"{_shape_rule(target)}. Its entries add up to the right answer over "
+                       f"axis{s_} {ax}: you kept one contribution per position (per sample?) "
+                       "where the gradient is their sum.", **common)
+    if summed is not None and target.broadcast is not None and target.broadcast(arr.shape):
+        return _finish(target, "shape",
+                       f"your answer has shape {shape} but must have {want} "
+                       f"{_shape_rule(target)}. This variable was broadcast to {shape} in the "
                        "forward pass, so the gradient must be reduced back; but the values do "
                        "not match after a sum either.", **common)
     return _finish(target, "shape",
-                   f"your answer has shape {shape} but must have {want} ({target.shape_reason}).",
+                   f"your answer has shape {shape} but must have {want} {_shape_rule(target)}.",
                    **common)

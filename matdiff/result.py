@@ -22,6 +22,9 @@ DIAGNOSES = {
     "not-answered": "the exercise has not been answered yet",
     "error": "the answer function raised an exception",
     "wrong-values": "right shape, wrong values",
+    "misconception": "matches one of the exercise's known mistakes (named in result.misconception)",
+    "imprecise": "within 0.1% everywhere, but further off than rounding explains",
+    "numeric-answer": "the answer calls matdiff's numeric derivatives instead of deriving",
 }
 
 # Symbols of the text map, and the colours of the HTML / figure map.
@@ -51,6 +54,9 @@ class CheckResult:
     mistakes : numpy.ndarray or None
         The mistake map, in the answer's shape: 0 right, +1 too high, -1 too low,
         2 NaN or inf. None when the shapes do not match.
+    misconception : str or None
+        The name of the exercise's known mistake the answer matches (diagnosis
+        ``misconception``), as given in ``mistakes=``.
     """
 
     ok: bool
@@ -67,6 +73,7 @@ class CheckResult:
     row_axes: int | None = None   # leading axes drawn as rows of the map (None: half of them)
     tolerance: float | None = None
     parts: list[CheckResult] = field(default_factory=list)
+    misconception: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.ok)
@@ -99,8 +106,7 @@ class CheckResult:
             g = part.grid()
             rows, cols = g.shape
             lines = [f"mistake map of {part.name} {part.answer_shape} "
-                     f"(rows: {part.row_label}, columns: {part.col_label}; "
-                     ". right, + too high, - too low, ! NaN/inf):"]
+                     f"({part._axes_text()}; . right, + too high, - too low, ! NaN/inf):"]
             for r in range(min(rows, _MAX_TEXT_ROWS)):
                 row = "".join(SYMBOLS[int(v)] for v in g[r, :_MAX_TEXT_COLS])
                 lines.append("  " + row + (" ..." if cols > _MAX_TEXT_COLS else ""))
@@ -108,6 +114,15 @@ class CheckResult:
                 lines.append(f"  ... ({rows - _MAX_TEXT_ROWS} more rows)")
             blocks.append("\n".join(lines))
         return "\n".join(blocks)
+
+    def _axes_text(self) -> str:
+        """What the map's rows and columns are, in words that fit the answer's shape."""
+        ndim = len(self.answer_shape or ())
+        if ndim == 0:
+            return "a single number"
+        if ndim == 1:
+            return f"one row: {self.col_label}" if self.col_label != "column" else "one row"
+        return f"rows: {self.row_label}, columns: {self.col_label}"
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.ok else "#b42318"
@@ -156,7 +171,7 @@ def axis_meaning(shape: tuple, row_label: str, col_label: str, row_axes: int | N
     if len(shape) == 0:
         return "a single number"
     if len(shape) == 1:
-        return f"axis 0 ({shape[0]}): {col_label}"
+        return f"axis 0 ({shape[0]}): {col_label}" if col_label != "column" else f"{shape[0]} entries"
     k = _split(len(shape), row_axes)
 
     def axes(lo: int, hi: int) -> str:
@@ -181,8 +196,8 @@ def _html_grid(part: CheckResult) -> str:
     rows_shown, cols_shown = min(rows, 40), min(cols, 60)
     cell = "width:14px;height:14px;padding:0;border:1px solid #fff"
     head = (f'<div style="margin-top:6px;font-size:90%">Mistake map of '
-            f"<b>{html.escape(part.name)}</b> {part.answer_shape}: rows = "
-            f"{html.escape(part.row_label)}, columns = {html.escape(part.col_label)}</div>")
+            f"<b>{html.escape(part.name)}</b> {part.answer_shape}: "
+            f"{html.escape(part._axes_text())}</div>")
     table = ['<table style="border-collapse:collapse;margin:2px 0">']
     for r in range(rows_shown):
         table.append("<tr>")

@@ -106,7 +106,7 @@ def test_wrong_shape_shows_both_shapes_and_axis_meanings_instead_of_a_map(layer)
     r = md.check_backward(f, lambda X, W, b, G: (G @ W.T, X.T @ G, G), X, W, b)
     assert r.parts[2].mistakes is None
     html = r._repr_html_()
-    assert "(5, 4)" in html and "(4,)" in html and "column of b" in html
+    assert "(5, 4)" in html and "(4,)" in html and "entry of b" in html
 
 
 def test_figure_shows_the_map_without_values(layer):
