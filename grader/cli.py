@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     ex.add_argument("--changed", action="store_true",
                     help="only the notebooks whose source changed since they were last executed")
-    ex.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    ex.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
 
     ag = sub.add_parser("autograde",
                         help="grade a class: SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
