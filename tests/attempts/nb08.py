@@ -61,6 +61,12 @@ def convert_layout(J, in_ndim, to):
         return np.transpose(J, list(range(k, J.ndim)) + list(range(k)))
     return np.transpose(J, list(range(in_ndim, J.ndim)) + list(range(in_ndim)))
 ''', expect="should raise ValueError"),
+        wrong("wrong-exception", '''
+def convert_layout(J, in_ndim, to):
+    J = np.asarray(J)
+    axes = {"denominator": J.ndim - in_ndim, "numerator": in_ndim}[to]     # KeyError otherwise
+    return np.transpose(J, list(range(axes, J.ndim)) + list(range(axes)))
+''', expect="should raise ValueError, but it raised KeyError"),
         wrong("uses-md-helpers", '''
 def convert_layout(J, in_ndim, to):
     if to == "denominator":
@@ -200,7 +206,7 @@ def chain_rule(J_zy, J_yx, layout):
         wrong("numerator-order-always", '''
 def chain_rule(J_zy, J_yx, layout):
     return J_zy @ J_yx
-''', expect="error"),
+''', expect="the factors are in the wrong order for this layout"),
         wrong("sign", '''
 def chain_rule(J_zy, J_yx, layout):
     return -(J_zy @ J_yx) if layout == "numerator" else -(J_yx @ J_zy)
