@@ -37,6 +37,8 @@ ATTEMPTS = {
         wrong("numeric", "def partials_g(p):\n"
               "    return md.numeric_gradient(lambda q: g(q[0], q[1]), p)", "numeric-answer"),
         wrong("a string", "def partials_g(p):\n    return 'dg/dx, dg/dy'", "not-array"),
+        wrong("1% off", "def partials_g(p):\n    x, y = p\n"
+              "    return 1.01 * np.array([2 * x * y**3 + 4 * y, 3 * x**2 * y**2 + 4 * x - 5])", "scale"),
         wrong("unanswered", "def partials_g(p):\n    raise NotImplementedError()", "not-answered"),
     ],
     "total_derivative": [
@@ -71,6 +73,8 @@ ATTEMPTS = {
         wrong("numeric", "def total_derivative(s):\n    return md.numeric_gradient(q_of_s, s)",
               "numeric-answer"),
         wrong("a string", "def total_derivative(s):\n    return '6.16'", "not-array"),
+        wrong("1% off", "def total_derivative(s):\n    u, v = 3 * s - 1, s**2\n"
+              "    return 1.01 * (2 * u * v * 3 + (u**2 + np.cos(v)) * 2 * s)", "wrong-values"),
         wrong("two numbers", "def total_derivative(s):\n    u, v = 3 * s - 1, s**2\n"
               "    return np.array([2 * u * v * 3, (u**2 + np.cos(v)) * 2 * s])", "shape"),
     ],

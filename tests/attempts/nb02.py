@@ -28,6 +28,8 @@ ATTEMPTS = {
               "    return md.numeric_gradient(lambda x_: (w.T @ B @ x_).item(), x)", "numeric-answer"),
         wrong("hard-coded for the first visible shape", "def grad_linear(w, B, x):\n"
               "    return np.zeros((5, 1)) + 0.5", "wrong-values"),
+        wrong("1% off", "def grad_linear(w, B, x):\n    return 1.01 * B.T @ w", "scale"),
+        wrong("a string", "def grad_linear(w, B, x):\n    return 'B.T @ w'", "not-array"),
     ],
     "grad_quadratic": [
         right("A + A^T", "def grad_quadratic(A, x):\n    return (A + A.T) @ x"),
@@ -46,6 +48,10 @@ ATTEMPTS = {
         wrong("numeric", "def grad_quadratic(A, x):\n"
               "    return md.numeric_gradient(quadratic_form, A, x, wrt=1)", "numeric-answer"),
         wrong("the gradient with respect to A", "def grad_quadratic(A, x):\n    return x @ x.T", "shape"),
+        wrong("1% off", "def grad_quadratic(A, x):\n    return 1.01 * (A + A.T) @ x", "scale"),
+        wrong("hard-coded for the first visible shape", "def grad_quadratic(A, x):\n"
+              "    return np.ones((4, 1))", "wrong-values"),
+        wrong("a string", "def grad_quadratic(A, x):\n    return '(A + A^T) x'", "not-array"),
     ],
     "grad_squared_error": [
         right("matrix form", "def grad_squared_error(X, w, y):\n    return 2 * X.T @ (X @ w - y)"),
@@ -71,6 +77,11 @@ ATTEMPTS = {
         wrong("numeric", "def grad_squared_error(X, w, y):\n"
               "    return md.numeric_gradient(squared_error, X, w, y, wrt=1)", "numeric-answer"),
         wrong("1-D", "def grad_squared_error(X, w, y):\n    return (2 * X.T @ (X @ w - y)).ravel()", "shape"),
+        wrong("1% off", "def grad_squared_error(X, w, y):\n    return 2.02 * X.T @ (X @ w - y)", "scale"),
+        wrong("hard-coded for the first visible shape", "def grad_squared_error(X, w, y):\n"
+              "    return np.ones((3, 1))", "wrong-values"),
+        wrong("unanswered", "def grad_squared_error(X, w, y):\n    raise NotImplementedError()",
+              "not-answered"),
     ],
     "curve_derivative": [
         right("a row", "def curve_derivative(t):\n"
@@ -99,5 +110,7 @@ ATTEMPTS = {
         wrong("sign", "def curve_derivative(t):\n"
               "    return -np.array([[2 * t, 3 * np.cos(3 * t), -np.exp(-t)]])", "sign"),
         wrong("a string", "def curve_derivative(t):\n    return 'row'", "not-array"),
+        wrong("1% off", "def curve_derivative(t):\n"
+              "    return 1.01 * np.array([[2 * t, 3 * np.cos(3 * t), -np.exp(-t)]])", "scale"),
     ],
 }
