@@ -230,6 +230,13 @@ def relu_layer_backward(X, W, b, G):
     dZ = G * (X @ W + b > 0)
     return dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)
 ''', expect="scale"),
+        wrong("linear_backward with dW divided by N", '''
+def linear_backward(X, W, b, G):
+    return G @ W.T, X.T @ G / len(X), G.sum(axis=0)
+
+def relu_layer_backward(X, W, b, G):
+    return linear_backward(X, W, b, G * (X @ W + b > 0))
+''', expect="dW adds up one part per sample"),
         wrong("dW transposed", '''
 def relu_layer_backward(X, W, b, G):
     dZ = G * (X @ W + b > 0)
