@@ -142,3 +142,4 @@ def test_every_catalogued_notebook_lists_six_attempts_per_exercise(repo):
         for fn, listed in attempts.items():
             assert len(listed) >= 6, f"{name}/{fn}: {len(listed)} attempts"
             assert any(a.expect == "pass" for a in listed) and any(a.expect != "pass" for a in listed)
+    assert [_catalogue(m)[0] for m in CATALOGUES] == sorted(p.stem for p in (repo / "sources").glob("*.md"))
