@@ -17,8 +17,8 @@ import numpy as np
 from ._inputs import describe
 from .result import CheckResult, _as_2d
 
-__all__ = ["Target", "compare", "tolerance", "failure_from_exception", "hint_for", "answer_eps",
-           "closeness"]
+__all__ = ["Target", "compare", "passed", "as_numbers", "tolerance", "failure_from_exception",
+           "hint_for", "answer_eps", "closeness"]
 
 RTOL = 1e-6       # relative to the entry
 STOL = 1e-7       # relative to the largest entry of the answer
@@ -243,7 +243,7 @@ def failure_from_exception(exc: BaseException, target_name: str, func_name: str 
     return CheckResult(ok=False, diagnosis=tag, message=msg, name=target_name)
 
 
-def _as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
+def as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
     """The answer as a float array, or None and a description of what it is instead."""
     if answer is None:
         return None, "None: did you forget a `return`?"
@@ -324,11 +324,33 @@ def _misconception(arr: np.ndarray, target: Target, eps: float, **common) -> Che
     return None
 
 
+def passed(name: str, answer, given_shape: tuple, expected_shape: tuple, eps: float,
+           reference: str = "the numeric derivative", **common) -> CheckResult:
+    """The verdict for a right answer: how it was accepted (another shape, float32) and its
+    largest difference from the reference (``common["max_abs_error"]``).
+
+    >>> import numpy as np
+    >>> passed("grad", np.ones(2, np.float32), (2,), (2,), 1e-7, max_abs_error=0.0).message
+    '✓ grad: correct (computed in float32; largest difference from the numeric derivative 0.0e+00).'
+    """
+    how = ""
+    if given_shape != expected_shape:
+        how += f" as shape {_fmt_shape(given_shape)};"
+    if eps and _low_precision(answer):      # not said of float64 values that happen to be exact
+        how += " computed in float32;"
+    abs_err = common["max_abs_error"]
+    return CheckResult(ok=True, name=name,
+                       message=f"✓ {name}: correct ({how[1:]} largest difference from "
+                               f"{reference} {abs_err:.1e})." if how else
+                               f"✓ {name}: correct (largest difference from {reference} "
+                               f"{abs_err:.1e}).", **common)
+
+
 def compare(answer, target: Target) -> CheckResult:
     """Compare a learner's answer with the target and return a CheckResult."""
     expected = target.expected
     name = target.name
-    arr, what = _as_numbers(answer)
+    arr, what = as_numbers(answer)
     eps = answer_eps(answer) if arr is not None else 0.0
     if arr is None:
         return _finish(target, "not-array", f"your answer is {what}")
@@ -364,16 +386,7 @@ def compare(answer, target: Target) -> CheckResult:
                        "overflowing exp, or an array created with np.empty and never filled.",
                        **common)
     if not wrong.any():
-        how = ""
-        if given_shape != expected.shape:
-            how += f" as shape {_fmt_shape(given_shape)};"
-        if eps and _low_precision(answer):      # not said of float64 values that happen to be exact
-            how += " computed in float32;"
-        return CheckResult(ok=True, name=name,
-                           message=f"✓ {name}: correct ({how[1:]} largest difference from "
-                                   f"{target.reference} {abs_err:.1e})." if how else
-                                   f"✓ {name}: correct (largest difference from {target.reference} "
-                                   f"{abs_err:.1e}).", **common)
+        return passed(name, answer, given_shape, expected.shape, eps, target.reference, **common)
 
     found = _misconception(arr, target, eps, **common)
     if found is not None:

@@ -54,6 +54,7 @@ from ._inputs import (
     check_wrt,
     output_array,
 )
+from ._vector_state import clean_view, reset
 from .layouts import to_denominator
 
 __all__ = ["numeric_jacobian", "numeric_gradient", "METHODS"]
@@ -65,23 +66,6 @@ _RICHARDSON_LEVELS = 3
 _RICHARDSON_BASE = 2.0**-7
 _REFINE_ROUNDS = 6        # Richardson: times the steps of an entry may shrink by 16
 _REFINE_TARGET = 1e-11    # ... while its error estimate exceeds this, relative
-
-
-_VECTOR_ZEROS = np.zeros(64)
-_VECTOR_SCRATCH = np.empty(64)
-
-
-def _reset_vector_state() -> None:
-    """Run one small vectorised numpy loop before a big batched call of f.
-
-    Some BLAS kernels return with the upper halves of the wide vector registers in use. Until
-    the next instruction that clears them, code compiled for plain SSE (numpy's loops for
-    complex ``tanh``, ``log1p``, ...) runs many times slower on some x86 processors: a batched
-    complex step through ``np.tanh`` measured 17x slower right after a complex matrix product.
-    numpy's own wide loops clear the registers when they finish; running one costs a
-    microsecond.
-    """
-    np.exp(_VECTOR_ZEROS, out=_VECTOR_SCRATCH)
 
 
 class _Evaluator:
@@ -126,14 +110,14 @@ class _Evaluator:
         return out
 
     def _try_batched(self, points: np.ndarray, mode: str) -> np.ndarray | None:
-        stack = points if mode == "leading" else np.moveaxis(points, 0, -1)
-        _reset_vector_state()
+        stack = points if mode == "leading" else np.ascontiguousarray(np.moveaxis(points, 0, -1))
+        reset()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 # points is a fresh internal array: no copy needed. (An f that changes its
                 # input was already stopped by the single-call probes, which check for that.)
-                out = self.f(*self._with(stack if mode == "leading" else np.ascontiguousarray(stack)))
+                out = self.f(*self._with(clean_view(stack)))
             out = np.asarray(out)
         except Exception:
             return None
