@@ -259,14 +259,15 @@ class _ComplexProbe:
     entries (``log`` at 1e-3 next to 1e3); a step that does is shrunk.
     """
 
-    def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray):
+    def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+                 count: int = 2):
         x = arrays[wrt]
         rng = np.random.default_rng(20261123)
         self.f0 = f0
         self.directions, self.differences = [], []
         self.plausible = True
         size = _steps.relative_scales(x).reshape(x.shape)
-        for _ in range(2):
+        for _ in range(count):
             if not self.plausible:  # already ruled out: no need for a second direction
                 break
             v = rng.standard_normal(x.shape) * size
@@ -316,10 +317,14 @@ class _ComplexProbe:
             q2, mag = quotient(2 * h)
             q1, _ = quotient(h)
             if np.all(np.isfinite(q1)) and np.all(np.isfinite(q2)):
-                err = np.abs(q2 - q1) / 3 + 8 * EPS * mag / h
+                trunc, rounding = np.abs(q2 - q1) / 3, 8 * EPS * mag / h
+                err = trunc + rounding
                 if best is None or err.max() < best[1].max():
                     best = (q1, err)
-                if best[1].max() <= 1e-8 * (np.abs(q1).max() + 1e-300) or err.max() > 4 * best[1].max():
+                # Stop when the estimate is small, when a smaller step made it worse, or when
+                # rounding already dominates it (a smaller step can only add rounding).
+                if best[1].max() <= 1e-8 * (np.abs(q1).max() + 1e-300) or \
+                        err.max() > 4 * best[1].max() or trunc.max() <= rounding.max():
                     break
             h /= _steps.SHRINK
         return best
@@ -337,17 +342,20 @@ class _ComplexProbe:
 
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
-                   step: float | None, batch: bool = True,
-                   need_error: bool = True) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   step: float | None, batch: bool = True, need_error: bool = True,
+                   probes: int = 2, target: float = _REFINE_TARGET,
+                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
-    ``need_error`` is false: then no work is spent on it), and the method actually used."""
+    ``need_error`` is false: then no work is spent on it), and the method actually used.
+    ``probes``: random directions along which the complex step is verified; ``target``: the
+    relative error estimate below which Richardson extrapolation stops shrinking steps."""
     x = arrays[wrt]
     requested = method
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
         try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0)
+            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes)
             usable = probe.plausible
             if usable:
                 d = _complex_step(cev, x)
@@ -387,14 +395,15 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
         # Richardson's large steps can straddle a kink (abs, relu) that the small steps of
         # central differences miss: widen the error bound by their disagreement.
         bases = [*bases, _steps.CENTRAL_BASE]
-    d, err, central = _adaptive_richardson(ev, x, f0, scale, bases)
+    d, err, central = _adaptive_richardson(ev, x, f0, scale, bases, target)
     if widen:
         err = err + np.abs(d - central)
     return d, (err if need_error else None), "richardson"
 
 
 def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: np.ndarray,
-                         bases: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         bases: list[float], target: float = _REFINE_TARGET,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Richardson extrapolation per entry, with smaller steps for the entries whose error
     estimate says their steps are too large (a domain edge or a pole nearby: ``arcsin`` at
     0.99, ``tan`` near pi/2). Returns the rows, their error estimate, and the last level's
@@ -409,7 +418,7 @@ def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: n
         row_trunc = trunc.reshape(n, -1).max(axis=1)
         row_round = roundoff.reshape(n, -1).max(axis=1)
         row_mag = np.abs(d).reshape(n, -1).max(axis=1)
-        todo = np.flatnonzero((row_trunc > row_round) & (row_trunc > _REFINE_TARGET * row_mag))
+        todo = np.flatnonzero((row_trunc > row_round) & (row_trunc > target * row_mag))
         if todo.size == 0:
             break
         try:
