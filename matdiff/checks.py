@@ -50,7 +50,16 @@ from ._inputs import (
     check_wrt,
     describe,
 )
-from .diagnose import Alternative, Target, answer_eps, as_numbers, compare, failure_from_exception, passed
+from .diagnose import (
+    Alternative,
+    Target,
+    answer_eps,
+    as_numbers,
+    compare,
+    failure_from_exception,
+    needs_values,
+    passed,
+)
 from .layouts import to_denominator
 from .numeric import _prepare, jacobian_with_error
 from .progress import record
@@ -98,6 +107,13 @@ def _pass_fields(quick: Confirmed, arr: np.ndarray) -> dict:
     rel = quick.max_abs_error / scale if scale > 0 else (0.0 if quick.max_abs_error == 0 else float("inf"))
     return dict(max_abs_error=quick.max_abs_error, max_rel_error=rel, answer_shape=arr.shape,
                 mistakes=np.zeros(arr.shape, dtype=np.int8), tolerance=quick.tolerance)
+
+
+def _no_values(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-ins for the right answer and its error where only their shape is used (see
+    :func:`matdiff.diagnose.needs_values`): zeros that take no memory."""
+    zeros = np.broadcast_to(0.0, shape)
+    return zeros, zeros
 
 
 def _grad_labels(var: str, x: np.ndarray) -> tuple[str, str]:
@@ -180,22 +196,27 @@ def check_gradient(
         if quick is not None:
             return record(label, passed(label, answer, arr.shape, x.shape, eps,
                                         **_pass_fields(quick, arr)))
-    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
-    expected, error = jac.reshape(x.shape), err.reshape(x.shape)
     var = arg_names(f, len(arrays))[wrt]
     rows, cols = _grad_labels(var, x)
-    target = Target(
-        expected, error, name=label,
-        shape_reason=f"a gradient has the shape of the variable: {var}.shape",
-        row_label=rows, col_label=cols, hints=hints or {},
-        alternatives=_transpose_alt(expected, error,
-                                    f"your answer is the transpose of the gradient. A gradient "
-                                    f"has the shape of {var} {x.shape}: check which factor "
-                                    "should be transposed, and the order of the product."),
-        misconceptions=mistake_values(mistakes, arrays),
-        broadcast=broadcast_test(f, arrays, wrt),
-    )
-    return record(label, compare(answer, target))
+
+    def target(expected: np.ndarray, error: np.ndarray) -> Target:
+        return Target(
+            expected, error, name=label,
+            shape_reason=f"a gradient has the shape of the variable: {var}.shape",
+            row_label=rows, col_label=cols, hints=hints or {},
+            alternatives=_transpose_alt(expected, error,
+                                        f"your answer is the transpose of the gradient. A "
+                                        f"gradient has the shape of {var} {x.shape}: check which "
+                                        "factor should be transposed, and the order of the "
+                                        "product."),
+            misconceptions=mistake_values(mistakes, arrays),
+            broadcast=broadcast_test(f, arrays, wrt),
+        )
+
+    if not needs_values(answer, x.shape, (x.shape[::-1],)):
+        return record(label, compare(answer, target(*_no_values(x.shape))))
+    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    return record(label, compare(answer, target(jac.reshape(x.shape), err.reshape(x.shape))))
 
 
 def check_jacobian(
@@ -249,11 +270,19 @@ def check_jacobian(
         if quick is not None:
             return record(label, passed(label, answer, np.shape(np.asarray(answer)), shape, eps,
                                         **_pass_fields(quick, arr)))
-    num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
     x = arrays[wrt]
     nin = x.ndim
-    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     out_s, in_s = f0.shape, x.shape
+    other_shape = in_s + out_s if layout == "numerator" else out_s + in_s
+    # The other layout, also up to size-1 axes (see _match_layout_shape), needs the values.
+    others = (other_shape, tuple(s for s in other_shape if s != 1)) if f0.ndim and nin else ()
+    answered = as_numbers(answer)[0]
+    if not needs_values(answer, shape, others) and \
+            np.squeeze(answered).shape not in others:     # (None: not numbers, nothing to squeeze)
+        num, err = _no_values(f0.shape + in_s)
+    else:
+        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err
         reason = (f"numerator layout: the output's axes, then the input's: {out_s} + {in_s}")
@@ -431,11 +460,15 @@ def _backward_part(f: Callable, arrays: list, G: np.ndarray, i: int, ans: Any, v
                    out_shape: tuple) -> CheckResult:
     """The full check of one gradient of a backward function, with its diagnosis and map."""
     x = arrays[i]
-    jac, err, _, _ = jacobian_with_error(_upstream_loss(f, G), *arrays, wrt=i)
+    values = needs_values(ans, x.shape, (x.shape[::-1],))
+    if values:
+        jac, err, _, _ = jacobian_with_error(_upstream_loss(f, G), *arrays, wrt=i)
+    else:   # not numbers, or an unrelated shape: the verdict needs no derivative
+        jac, err = _no_values(x.shape)
     alts = _transpose_alt(jac, err, f"your {gname} is the transpose of the right one: "
                           f"{gname} has the shape of {var} {x.shape}. Check the order of "
                           "the factors and which one is transposed.")
-    if not ones_used:
+    if values and not ones_used:
         jac1, err1, _, _ = jacobian_with_error(_upstream_loss(f, np.ones_like(G)), *arrays, wrt=i)
         alts.append(Alternative(
             "upstream-ignored", jac1, err1,

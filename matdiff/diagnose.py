@@ -17,7 +17,7 @@ import numpy as np
 from ._inputs import describe
 from .result import CheckResult, _as_2d
 
-__all__ = ["Target", "compare", "passed", "as_numbers", "tolerance", "failure_from_exception",
+__all__ = ["Target", "compare", "passed", "as_numbers", "needs_values", "tolerance", "failure_from_exception",
            "hint_for", "answer_eps", "closeness"]
 
 RTOL = 1e-6       # relative to the entry
@@ -264,23 +264,51 @@ def as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
     return arr.astype(np.float64), None
 
 
-def _broadcast_sum(a: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, tuple]:
-    """Sum ``a`` over the axes along which something of ``shape`` would have been broadcast
-    to a's shape; None when a's shape is not such a broadcast."""
-    if a.ndim < len(shape):
-        return None, ()
-    lead = a.ndim - len(shape)
+def _broadcast_axes(given: tuple, shape: tuple) -> tuple | None:
+    """The axes along which something of ``shape`` would have been broadcast to shape
+    ``given``; None when ``given`` is not such a broadcast."""
+    if len(given) < len(shape):
+        return None
+    lead = len(given) - len(shape)
     axes = list(range(lead))
     for i, s in enumerate(shape):
-        if s == a.shape[lead + i]:
+        if s == given[lead + i]:
             continue
         if s == 1:
             axes.append(lead + i)
         else:
-            return None, ()
-    if not axes:
+            return None
+    return tuple(axes) or None
+
+
+def _broadcast_sum(a: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, tuple]:
+    """Sum ``a`` over the axes along which something of ``shape`` would have been broadcast
+    to a's shape; None when a's shape is not such a broadcast."""
+    axes = _broadcast_axes(a.shape, shape)
+    if axes is None:
         return None, ()
-    return a.sum(axis=tuple(axes)).reshape(shape), tuple(axes)
+    return a.sum(axis=axes).reshape(shape), axes
+
+
+def needs_values(answer, shape: tuple, other_shapes: tuple = ()) -> bool:
+    """Whether :func:`compare`'s verdict on ``answer`` depends on the right answer's values,
+    not only on its ``shape`` (``other_shapes``: those of the alternatives, such as the
+    transpose). It does not for an answer that is not numbers, or whose shape is unrelated:
+    not the right one, nor an alternative's, nor the right one up to size-1 axes, nor one
+    that sums over broadcast axes to the right one. Those verdicts need no derivative at all.
+
+    >>> needs_values(None, (3, 2)), needs_values([1.0, 2.0], (3, 2))
+    (False, False)
+    >>> needs_values([[0.0] * 3] * 2, (3, 2), ((2, 3),)), needs_values([[0.0] * 2] * 5, (2,))
+    (True, True)
+    """
+    arr, _ = as_numbers(answer)
+    if arr is None:
+        return False
+    squeezed = tuple(s for s in shape if s != 1)
+    return (arr.shape == tuple(shape) or arr.shape in other_shapes
+            or (arr.size == int(np.prod(shape)) and np.squeeze(arr).shape == squeezed)
+            or _broadcast_axes(arr.shape, tuple(shape)) is not None)
 
 
 def _where(mask: np.ndarray, row_label: str, col_label: str, ndim: int) -> str:

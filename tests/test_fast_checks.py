@@ -119,6 +119,24 @@ def test_the_complex_step_is_verified_before_it_confirms_anything(rng):
     assert not r.ok and r.diagnosis == "wrong-values"
 
 
+@pytest.mark.parametrize("answer", [None, "X.T @ G", np.ones(7), np.ones((3, 4, 5))])
+def test_a_wrong_shape_or_no_array_is_decided_without_evaluating_f(answer, rng):
+    X = rng.standard_normal((8, 6))
+    f = Counted(lambda W: np.sum(np.tanh(X @ W)))
+    W = rng.standard_normal((6, 4))
+    r = md.check_gradient(f, answer, W)
+    assert f.calls == 1 and r.diagnosis in {"shape", "not-array"}    # f at the point only
+    assert r.message == md.check_gradient(f, answer, W, full=True).message
+    f.calls = 0
+    assert md.check_jacobian(f, answer, W).diagnosis in {"shape", "not-array"} and f.calls == 1
+    calls = []
+    for dW in (answer, np.zeros(W.shape)):     # unrelated vs right shape, wrong values
+        lin = Counted(lambda X, W: X @ W)
+        r = md.check_backward(lin, lambda X, W, G, dW=dW: (G @ W.T, dW), X, W)
+        calls.append(lin.calls)
+    assert r.diagnosis == "wrong-values" and calls[0] < calls[1]   # dW's derivative not computed
+
+
 def test_verdicts_are_reproducible(rng):
     A, f, grad = quadratic(50, rng)
     x = rng.standard_normal(50)
