@@ -30,9 +30,11 @@ of entries whose error estimate is large (a pole or an edge of the domain nearby
 forward differences keep their fixed relative step: within about 1e-3 of an edge (relative to
 the entry's size) use ``"richardson"`` or ``"accurate"``.
 
-Whenever ``f`` accepts a whole stack of inputs at once (along a new leading or trailing
-axis) the perturbed inputs are evaluated in one call; otherwise one call per input. Which
-one is used is detected automatically and verified against single calls.
+The perturbed inputs are evaluated in batches of at most 16 MB, one call of f per batch
+whenever f can take one: f written for a stack along a new leading or trailing axis, or f
+written for one point (``lambda x: np.tanh(W @ x + b)``), which gets the batch as a stack whose
+numpy operations act on each point (:mod:`matdiff._stacked`). Which one works is detected
+automatically and verified against single calls; otherwise one call per input.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from ._inputs import (
     check_wrt,
     output_array,
 )
+from ._stacked import stacked
 from ._vector_state import clean_view, reset
 from .layouts import to_denominator
 
@@ -66,6 +69,12 @@ _RICHARDSON_LEVELS = 3
 _RICHARDSON_BASE = 2.0**-7
 _REFINE_ROUNDS = 6        # Richardson: times the steps of an entry may shrink by 16
 _REFINE_TARGET = 1e-11    # ... while its error estimate exceeds this, relative
+
+
+# How a stack of points can be handed to f, in the order tried: along a new leading axis (f is
+# written for stacks), along a new trailing axis (f written for columns, e.g. A @ X), or as a
+# stack whose operations act on each point (f written for one point: see matdiff._stacked).
+_BATCH_MODES = ("leading", "trailing", "stacked")
 
 
 class _Evaluator:
@@ -110,22 +119,25 @@ class _Evaluator:
         return out
 
     def _try_batched(self, points: np.ndarray, mode: str) -> np.ndarray | None:
-        stack = points if mode == "leading" else np.ascontiguousarray(np.moveaxis(points, 0, -1))
+        if mode == "trailing":
+            stack = clean_view(np.ascontiguousarray(np.moveaxis(points, 0, -1)))
+        else:
+            stack = stacked(points) if mode == "stacked" else clean_view(points)
         reset()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 # points is a fresh internal array: no copy needed. (An f that changes its
                 # input was already stopped by the single-call probes, which check for that.)
-                out = self.f(*self._with(clean_view(stack)))
+                out = self.f(*self._with(stack))
             out = np.asarray(out)
         except Exception:
             return None
         b = points.shape[0]
-        want = (b, *self.out_shape) if mode == "leading" else (*self.out_shape, b)
+        want = (*self.out_shape, b) if mode == "trailing" else (b, *self.out_shape)
         if out.shape != want or not np.issubdtype(out.dtype, np.number):
             return None
-        return out if mode == "leading" else np.moveaxis(out, -1, 0)
+        return np.moveaxis(out, -1, 0) if mode == "trailing" else out
 
     def many(self, points: np.ndarray, what: str) -> np.ndarray:
         """f at each ``points[k]`` (shape (B,) + in_shape); returns (B,) + out_shape."""
@@ -138,7 +150,7 @@ class _Evaluator:
             self.mode, out = self._detect(first, what)
             if out is not None:  # the verified batched call's values are kept, not recomputed
                 parts, start = [out], first.shape[0]
-        if self.mode in ("leading", "trailing"):
+        if self.mode in _BATCH_MODES:
             for s in range(start, b, chunk):
                 part = self._try_batched(points[s:s + chunk], self.mode)
                 if part is None:  # a later chunk failed: fall back for good
@@ -153,7 +165,7 @@ class _Evaluator:
         """The batch mode f supports, and f at ``points`` when that mode is batched."""
         probes = (0, points.shape[0] - 1)
         singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
-        for mode in ("leading", "trailing"):
+        for mode in _BATCH_MODES:
             out = self._try_batched(points, mode)
             if out is None:
                 continue

@@ -193,3 +193,25 @@ def test_accurate_batches_a_function_written_for_one_point(rng):
     J = md.numeric_jacobian(f, x, method="accurate")
     np.testing.assert_allclose(J, (1 - np.tanh(W @ x) ** 2)[:, None] * W, atol=1e-14)
     assert f.calls < 30       # the n complex points go in one call (trailing batch axis)
+
+
+ONE_POINT = {   # functions written for one point, as learners write them
+    "layer": lambda W, b, x: np.tanh(W @ x + b),
+    "softplus": lambda W, b, x: np.maximum(W @ x + b, 0) + np.log1p(np.exp(-np.abs(W @ x + b))),
+    "loss": lambda W, b, x: np.sum(np.log1p(x**2)) + 0.5 * np.sum((W @ x - b) ** 2),
+    "mean-max": lambda W, b, x: (W @ x).mean() - np.max(W @ x, keepdims=True) + x.T @ x,
+    "indexing": lambda W, b, x: np.where(x[:3] > 0, x[:3], 0.0) * x[0] + np.dot(W, x)[:3],
+    "reshape": lambda W, b, x: x.reshape(4, 4) @ x.reshape(4, 4).T,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ONE_POINT))
+def test_functions_written_for_one_point_are_evaluated_in_batches(kind, rng):
+    W, b, x = rng.standard_normal((5, 16)), rng.standard_normal(5), rng.standard_normal(16)
+    f = Counted(lambda x: ONE_POINT[kind](W, b, x))
+    for method in ("central", "accurate"):
+        f.calls = 0
+        J = md.numeric_jacobian(f, x, method=method)
+        loop = md.numeric_jacobian(lambda x: ONE_POINT[kind](W, b, x.copy()), x, method=method)
+        np.testing.assert_allclose(J, loop, rtol=1e-9, atol=1e-9)
+        assert f.calls < 20, (method, f.calls)     # not one call per perturbed point (>= 32)
