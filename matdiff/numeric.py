@@ -162,21 +162,29 @@ class _Evaluator:
                          for k, p in enumerate(points)])
 
     def _detect(self, points: np.ndarray, what: str) -> tuple[str, np.ndarray | None]:
-        """The batch mode f supports, and f at ``points`` when that mode is batched."""
+        """The batch mode f supports, and f at ``points`` when that mode is batched.
+
+        Each mode is first tried on the first and last points only (a mode f does not support
+        costs little), then on all of them; both results must agree with single calls.
+        """
         probes = (0, points.shape[0] - 1)
         singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
+        pair = points[list(probes)]
         for mode in _BATCH_MODES:
-            out = self._try_batched(points, mode)
-            if out is None:
+            if not _agree(self._try_batched(pair, mode), (0, 1), singles):
                 continue
-            ok = all(
-                np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
-                            atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
-                for k, s in zip(probes, singles, strict=True)
-            )
-            if ok:
+            out = self._try_batched(points, mode)
+            if _agree(out, probes, singles):
                 return mode, out
         return "loop", None
+
+
+def _agree(out: np.ndarray | None, rows: Sequence[int], singles: list[np.ndarray]) -> bool:
+    """Whether a batched evaluation's ``rows`` agree with single calls."""
+    return out is not None and all(
+        np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
+                    atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
+        for k, s in zip(rows, singles, strict=True))
 
 
 def _prepare(f: Callable, args: Sequence[Any], wrt: int) -> tuple[list[np.ndarray], int, np.ndarray]:
