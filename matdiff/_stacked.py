@@ -81,6 +81,12 @@ def _matmul(a: Any, b: Any) -> np.ndarray:
         raise TypeError("matmul of a scalar")
     ra, rb = _raw(a), _raw(b)
     stack_a, stack_b = isinstance(a, _Points), isinstance(b, _Points)
+    # A matrix times each point, or each point times a matrix: one matrix product (BLAS),
+    # not one per point.
+    if not stack_a and np.ndim(a) == 2 and stack_b and vb:
+        return np.matmul(rb, np.transpose(ra))
+    if stack_a and va and not stack_b and np.ndim(b) == 2:
+        return np.matmul(ra, rb)
     if va:
         ra = ra[..., None, :]
     if vb:
