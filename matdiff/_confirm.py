@@ -20,9 +20,11 @@ decides).
 
 Why a right answer passes: its entries differ from J's by ``r_ij`` with ``|r_ij| <= t_ij``
 (that is what "right" means for the full check), so ``(r v)_i`` is normal with standard
-deviation at most ``|t_i * s|_2``: it exceeds ``C = 3`` of them with probability below 0.3% even
-when every entry is off by its whole tolerance; real rounding is 1e-6 of that or less. The
-rare miss costs time, not a verdict: the full check decides.
+deviation at most ``|t_i * s|_2``. A right answer's real errors are rounding: a few thousandths
+of its tolerance for float32, far less for float64, so it stays within ``C = 1`` of that with
+certainty for all practical purposes (beyond 300 standard deviations otherwise). Only an answer
+whose every entry is off by nearly its whole tolerance may miss (32% per output), and a miss
+costs time, never a verdict: the full check decides.
 
 How likely a wrong answer passes (the false-pass bound): let ``E = A - J`` and, for an output
 i, ``sigma_i = |E_i * s|_2``. Along one Gaussian direction ``(E v)_i`` is normal with standard
@@ -36,12 +38,14 @@ no answer is built from), so
 For any fixed wrong answer this tends to 0 as tolerances shrink: the directions that miss a
 nonzero row of E form a hyperplane, a set of measure zero. With the weights above, if the
 worst entry of a row is off by q times its tolerance (q > 1 is what fails the full check)
-and the row has n entries, ``rho_i <= 2 C sqrt(n) / q``; when the error is spread over the
-row (a transpose, a sign, a missing factor or term: every entry off by O(1) relative, q ~ 1e6)
-``rho_i`` is about ``2 C / q`` and, with k = 4, a false pass has probability below 1e-20.
-Near the tolerance the bound is honest about its limit: a row whose error sits in a few of
-its n entries, each within about ``2 C sqrt(n)`` tolerances (n = 10: about 2e-5 relative;
-a 512 x 512 weight: about 3e-3 relative), can pass. No test with O(k) evaluations can do
+and the row has n entries, ``rho_i <= 2 C sqrt(n) / q`` (for a Jacobian times the ratio of
+the largest tolerance in that entry's column to its own, at most about 11). When the error is
+spread over the row (a transpose, a sign, a missing factor or term: every entry off by O(1)
+relative, q ~ 1e6) ``rho_i`` is about ``2 C / q``, and with k = 4 a false pass has probability
+below 1e-22; an answer computed in float16 (every entry off by about 3e-4) passes with
+probability about 1e-4. Near the tolerance the bound is honest about its limit: a row whose
+error sits in a few of its n entries, each within about ``2 C sqrt(n)`` tolerances (n = 10:
+about 6e-6 relative; a 512 x 512 weight: about 1e-3 relative), can pass. No test with O(k) evaluations can do
 better (k numbers per output cannot bound n entries one by one); pass ``full=True`` to a
 check to compare every entry.
 
@@ -64,7 +68,7 @@ from .diagnose import ERR_FACTOR, tolerance
 
 __all__ = ["Confirmed", "confirm", "C"]
 
-C = 3.0   # standard deviations of a right answer's worst-case error allowed per direction
+C = 1.0   # standard deviations of a right answer's worst-case error allowed per direction
 
 
 @dataclass
