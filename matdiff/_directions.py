@@ -74,10 +74,7 @@ def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Seq
         # Most points move along one direction: add only the directions that are used.
         moved = list(arrays)
         for w, v in zip(wrts, directions, strict=True):
-            point = arrays[w].astype(t.dtype)
-            for i in np.flatnonzero(t):
-                point += t[i] * v[i]
-            moved[w] = point
+            moved[w] = _moved(arrays[w], t, v)
         return f(*moved)
 
     with np.errstate(all="ignore"):
@@ -87,3 +84,24 @@ def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Seq
         rows, err, used = _jacobian_rows(psi, [np.zeros(count)], 0, f0, "accurate", None,
                                          batch=False, probes=1, target=REFINE_TARGET)
     return Directions(directions, rows, err, scales, used)
+
+
+def _moved(x: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``x + sum_i t_i v_i``, complex when t is; most t have one nonzero entry: few passes
+    over memory for a big input."""
+    point = np.empty(x.shape, dtype=t.dtype)
+    parts = [(point.real, t.real, x), (point.imag, t.imag, None)] if t.dtype.kind == "c" \
+        else [(point, t, x)]
+    for out, steps, start in parts:
+        used = np.flatnonzero(steps)
+        if used.size:
+            np.multiply(v[used[0]], steps[used[0]], out=out)
+            for i in used[1:]:
+                out += steps[i] * v[i]
+            if start is not None:
+                out += start
+        elif start is not None:
+            out[...] = start
+        else:
+            out[...] = 0.0
+    return point
