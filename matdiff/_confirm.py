@@ -22,7 +22,7 @@ Why a right answer passes: its entries differ from J's by ``r_ij`` with ``|r_ij|
 (that is what "right" means for the full check), so ``(r v)_i`` is normal with standard
 deviation at most ``|t_i * s|_2``. A right answer's real errors are rounding: a few thousandths
 of its tolerance for float32, far less for float64, so it stays within ``C = 1`` of that with
-certainty for all practical purposes (beyond 300 standard deviations otherwise). Only an answer
+certainty for all practical purposes (missing it would take hundreds of standard deviations). Only an answer
 whose every entry is off by nearly its whole tolerance may miss (32% per output), and a miss
 costs time, never a verdict: the full check decides.
 

@@ -144,6 +144,24 @@ def test_verdicts_are_reproducible(rng):
     assert first.message == again.message and first.max_abs_error == again.max_abs_error
 
 
+def test_false_passes_are_as_rare_as_the_documented_bound(rng):
+    """matdiff._confirm: one entry of n = 10 off by q = 100 tolerances passes with probability
+    at most (sqrt(2/pi) * 2 sqrt(n) / q) ** 4, about 7e-6; spread errors far less."""
+    passed = 0
+    for _ in range(150):
+        n = 10
+        A = rng.standard_normal((n, n))
+        x = rng.standard_normal(n)
+        g = (A + A.T) @ x
+        one = g.copy()
+        j = rng.integers(n)
+        one[j] += 100 * (1e-6 * abs(g[j]) + 1e-7 * np.abs(g).max() + 1e-10)
+        spread = g * (1 + 1e-4 * rng.choice([-1, 1], n))
+        for wrong in (one, spread):
+            passed += md.check_gradient(lambda x, A=A: x @ A @ x, wrong, x).ok
+    assert passed == 0
+
+
 def test_full_asks_for_every_entry(rng):
     """Near the tolerance the fast path can only bound a row's error as a whole (see
     matdiff._confirm): full=True compares every entry."""
