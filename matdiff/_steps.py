@@ -57,23 +57,57 @@ def exact(x: np.ndarray, idx: np.ndarray, h: np.ndarray) -> np.ndarray:
     return (xj + h) - xj
 
 
-def perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], idx: np.ndarray | None = None,
-              dtype: type = np.float64) -> np.ndarray:
-    """Copies of x: block k, row r is ``x + s_k[r] e_{idx[r]}``.
+class PointStack:
+    """Copies of x, built only when asked for: row ``b * k + r`` is ``x + s_b[r] e_{idx[r]}``.
 
-    Shape ``(len(signed_steps) * len(idx),) + x.shape``; for a complex dtype the steps go on
-    the imaginary part.
+    Behaves like the array of shape ``(len(signed_steps) * len(idx),) + x.shape`` for what the
+    evaluator does with it (``len``, ``shape``, an index, a slice), but a slice is built when
+    it is taken: evaluating f at every perturbed input never holds more of them than one batch
+    (for n inputs all of them at once would take 8 n^2 bytes: 4 TiB for a 512 x 512 weight).
+    For a complex dtype the steps go on the imaginary part.
+
+    >>> stack = PointStack(np.zeros(3), [np.ones(3)])
+    >>> len(stack), stack[1:3]
+    (3, array([[0., 1., 0.],
+           [0., 0., 1.]]))
     """
-    n = x.size
-    idx = np.arange(n) if idx is None else np.asarray(idx)
-    k = idx.size
-    points = np.empty((len(signed_steps) * k, n), dtype=dtype)
-    points[...] = x.ravel()
-    target = points.imag if np.iscomplexobj(points) else points
-    rows = np.arange(k)
-    for b, s in enumerate(signed_steps):
-        target[b * k + rows, idx] += np.ravel(s)
-    return points.reshape((len(signed_steps) * k, *x.shape))
+
+    def __init__(self, x: np.ndarray, signed_steps: Sequence[np.ndarray],
+                 idx: np.ndarray | None = None, dtype: type = np.float64):
+        self.x, self.dtype = x, dtype
+        self.idx = np.arange(x.size) if idx is None else np.asarray(idx)
+        self.steps = np.array([np.ravel(s) for s in signed_steps], dtype=float).reshape(
+            len(signed_steps), self.idx.size)
+        self.shape = (self.steps.size, *x.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, item: int | slice) -> np.ndarray:
+        if isinstance(item, slice):
+            return self._rows(*item.indices(len(self))[:2])
+        if not -len(self) <= item < len(self):
+            raise IndexError(item)
+        item %= len(self)
+        return self._rows(item, item + 1)[0]
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        rows = np.arange(start, max(start, stop))
+        k = self.idx.size
+        points = np.empty((rows.size, self.x.size), dtype=self.dtype)
+        points[...] = self.x.ravel()
+        target = points.imag if np.iscomplexobj(points) else points
+        if rows.size:
+            block, r = np.divmod(rows, k)
+            target[np.arange(rows.size), self.idx[r]] += self.steps[block, r]
+        return points.reshape((rows.size, *self.x.shape))
+
+
+def perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], idx: np.ndarray | None = None,
+              dtype: type = np.float64) -> PointStack:
+    """Copies of x, block k, row r being ``x + s_k[r] e_{idx[r]}``, built lazily in batches
+    (see :class:`PointStack`); for a complex dtype the steps go on the imaginary part."""
+    return PointStack(x, signed_steps, idx, dtype)
 
 
 def _column(a: np.ndarray, ndim: int) -> np.ndarray:

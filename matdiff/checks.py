@@ -23,6 +23,11 @@ Every check accepts
 ``allow_numeric``
     False by default: while the check calls the learner's answer, matdiff's numeric
     derivatives refuse to run (diagnosis ``numeric-answer``): the answer must be derived.
+``full``
+    False by default: a right answer is first confirmed along a few random directions (a
+    few evaluations of f, whatever the size: see :mod:`matdiff._confirm` for the argument
+    and the false-pass bound); only an answer that this does not confirm gets the full
+    numeric Jacobian, the diagnosis and the map. ``full=True`` compares every entry always.
 """
 
 from __future__ import annotations
@@ -33,11 +38,30 @@ from typing import Any
 import numpy as np
 
 from ._answers import broadcast_test, call_graded, label_for, mistake_values, own_name
+from ._confirm import Confirmed, confirm
 from ._guard import refuse_during_graded_call
-from ._inputs import arg_names, as_float_array, call_f, check_callable, check_layout, check_wrt, describe
-from .diagnose import Alternative, Target, compare, failure_from_exception
+from ._inputs import (
+    FunctionError,
+    arg_names,
+    as_float_array,
+    call_f,
+    check_callable,
+    check_layout,
+    check_wrt,
+    describe,
+)
+from .diagnose import (
+    Alternative,
+    Target,
+    answer_eps,
+    as_numbers,
+    compare,
+    failure_from_exception,
+    needs_values,
+    passed,
+)
 from .layouts import to_denominator
-from .numeric import jacobian_with_error
+from .numeric import _prepare, jacobian_with_error
 from .progress import record
 from .result import CheckResult
 
@@ -50,6 +74,46 @@ def _transpose_alt(expected: np.ndarray, error: np.ndarray, explain: str) -> lis
     if expected.ndim != 2 or expected.shape[0] * expected.shape[1] <= 1:
         return []
     return [Alternative("transpose", expected.T, error.T, explain)]
+
+
+def _finite(answer: Any, shape: tuple, squeeze: bool = False) -> np.ndarray | None:
+    """The answer as finite float64 numbers in ``shape`` (size-1 axes may differ with
+    ``squeeze``), or None: then only the full check can say what is wrong with it."""
+    arr, _ = as_numbers(answer)
+    if arr is None or not np.all(np.isfinite(arr)):
+        return None
+    if arr.shape == shape:
+        return arr
+    if squeeze and arr.size == int(np.prod(shape)) and np.squeeze(arr).shape == np.squeeze(
+            np.empty(shape, dtype=bool)).shape:
+        return arr.reshape(shape)
+    return None
+
+
+def _confirmed(f: Callable, arrays: list, wrts: list[int], f0: np.ndarray,
+               matrices: list[np.ndarray], eps: list[float]) -> Confirmed | None:
+    """The directional comparison when it confirms the answer, else None (f failing along
+    a random direction included: the full check then says why)."""
+    try:
+        result = confirm(f, arrays, wrts, f0, matrices, eps)
+    except FunctionError:
+        return None
+    return result if result.ok else None
+
+
+def _pass_fields(quick: Confirmed, arr: np.ndarray) -> dict:
+    """CheckResult fields of a confirmed answer (its map: every entry right)."""
+    scale = float(np.abs(arr).max(initial=0.0))
+    rel = quick.max_abs_error / scale if scale > 0 else (0.0 if quick.max_abs_error == 0 else float("inf"))
+    return dict(max_abs_error=quick.max_abs_error, max_rel_error=rel, answer_shape=arr.shape,
+                mistakes=np.zeros(arr.shape, dtype=np.int8), tolerance=quick.tolerance)
+
+
+def _no_values(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-ins for the right answer and its error where only their shape is used (see
+    :func:`matdiff.diagnose.needs_values`): zeros that take no memory."""
+    zeros = np.broadcast_to(0.0, shape)
+    return zeros, zeros
 
 
 def _grad_labels(var: str, x: np.ndarray) -> tuple[str, str]:
@@ -70,6 +134,7 @@ def check_gradient(
     hints: dict | None = None,
     mistakes: dict | None = None,
     allow_numeric: bool = False,
+    full: bool = False,
 ) -> CheckResult:
     """Check a gradient of a scalar-valued ``f`` against a numeric one.
 
@@ -93,6 +158,10 @@ def check_gradient(
         Known wrong answers ``{"name": fn}``, ``fn(*args)`` returning the wrong gradient.
     allow_numeric : bool
         Let the answer call matdiff's numeric derivatives (refused by default).
+    full : bool
+        Compare every entry with the full numeric gradient even when the answer is right
+        (by default a right answer is confirmed along a few random directions: a few
+        evaluations of f, whatever the size of ``args[wrt]``).
 
     Examples
     --------
@@ -111,33 +180,43 @@ def check_gradient(
     ('misconception', 'A treated as symmetric')
     """
     refuse_during_graded_call("check_gradient")
-    check_callable(f, "f")
     label = label_for(grad, name, "gradient")
-    arrays = [as_float_array(a, f"args[{i}]") for i, a in enumerate(args)]
-    wrt = check_wrt(wrt, len(arrays))
-    jac, err, f0, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    arrays, wrt, f0 = _prepare(f, args, wrt)
     if f0.size != 1:
         raise ValueError(f"check_gradient needs f to return one number, but it returned shape "
                          f"{f0.shape}; use check_jacobian for vector or matrix outputs.")
     x = arrays[wrt]
-    expected, error = jac.reshape(x.shape), err.reshape(x.shape)
+    answer, exc = call_graded(grad, arrays, label=label, allow_numeric=allow_numeric)
+    if exc:
+        return record(label, failure_from_exception(exc, label, own_name(grad), hints))
+    arr = None if full else _finite(answer, x.shape)
+    if arr is not None:
+        eps = answer_eps(answer)
+        quick = _confirmed(f, arrays, [wrt], f0, [arr.reshape(1, -1)], [eps])
+        if quick is not None:
+            return record(label, passed(label, answer, arr.shape, x.shape, eps,
+                                        **_pass_fields(quick, arr)))
     var = arg_names(f, len(arrays))[wrt]
     rows, cols = _grad_labels(var, x)
-    target = Target(
-        expected, error, name=label,
-        shape_reason=f"a gradient has the shape of the variable: {var}.shape",
-        row_label=rows, col_label=cols, hints=hints or {},
-        alternatives=_transpose_alt(expected, error,
-                                    f"your answer is the transpose of the gradient. A gradient "
-                                    f"has the shape of {var} {x.shape}: check which factor "
-                                    "should be transposed, and the order of the product."),
-        misconceptions=mistake_values(mistakes, arrays),
-        broadcast=broadcast_test(f, arrays, wrt),
-    )
-    answer, exc = call_graded(grad, arrays, label=label, allow_numeric=allow_numeric)
-    result = (failure_from_exception(exc, label, own_name(grad), hints)
-              if exc else compare(answer, target))
-    return record(label, result)
+
+    def target(expected: np.ndarray, error: np.ndarray) -> Target:
+        return Target(
+            expected, error, name=label,
+            shape_reason=f"a gradient has the shape of the variable: {var}.shape",
+            row_label=rows, col_label=cols, hints=hints or {},
+            alternatives=_transpose_alt(expected, error,
+                                        f"your answer is the transpose of the gradient. A "
+                                        f"gradient has the shape of {var} {x.shape}: check which "
+                                        "factor should be transposed, and the order of the "
+                                        "product."),
+            misconceptions=mistake_values(mistakes, arrays),
+            broadcast=broadcast_test(f, arrays, wrt),
+        )
+
+    if not needs_values(answer, x.shape, (x.shape[::-1],)):
+        return record(label, compare(answer, target(*_no_values(x.shape))))
+    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    return record(label, compare(answer, target(jac.reshape(x.shape), err.reshape(x.shape))))
 
 
 def check_jacobian(
@@ -150,6 +229,7 @@ def check_jacobian(
     hints: dict | None = None,
     mistakes: dict | None = None,
     allow_numeric: bool = False,
+    full: bool = False,
 ) -> CheckResult:
     """Check a Jacobian (of any shape) against a numeric one, in the layout asked for.
 
@@ -174,13 +254,35 @@ def check_jacobian(
     check_callable(f, "f")
     layout = check_layout(layout)
     label = label_for(jac, name, "Jacobian")
-    arrays = [as_float_array(a, f"args[{i}]") for i, a in enumerate(args)]
-    wrt = check_wrt(wrt, len(arrays))
-    num, err, f0, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    arrays, wrt, f0 = _prepare(f, args, wrt)
+    answer, exc = call_graded(jac, arrays, label=label, allow_numeric=allow_numeric)
+    if exc is not None:
+        return record(label, failure_from_exception(exc, label, own_name(jac), hints))
+    in_s, m = arrays[wrt].shape, f0.size
+    shape = f0.shape + in_s if layout == "numerator" else in_s + f0.shape
+    # An answer whose size-1 axes differ is first compared with the known mistakes: the full
+    # check does that.
+    arr = None if full else _finite(answer, shape, squeeze=not mistakes)
+    if arr is not None:
+        matrix = arr.reshape(m, -1) if layout == "numerator" else arr.reshape(-1, m).T
+        eps = answer_eps(answer)
+        quick = _confirmed(f, arrays, [wrt], f0, [matrix], [eps])
+        if quick is not None:
+            return record(label, passed(label, answer, np.shape(np.asarray(answer)), shape, eps,
+                                        **_pass_fields(quick, arr)))
     x = arrays[wrt]
     nin = x.ndim
-    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     out_s, in_s = f0.shape, x.shape
+    other_shape = in_s + out_s if layout == "numerator" else out_s + in_s
+    # The other layout, also up to size-1 axes (see _match_layout_shape), needs the values.
+    others = (other_shape, tuple(s for s in other_shape if s != 1)) if f0.ndim and nin else ()
+    answered = as_numbers(answer)[0]
+    if not needs_values(answer, shape, others) and \
+            np.squeeze(answered).shape not in others:     # (None: not numbers, nothing to squeeze)
+        num, err = _no_values(f0.shape + in_s)
+    else:
+        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err
         reason = (f"numerator layout: the output's axes, then the input's: {out_s} + {in_s}")
@@ -202,12 +304,9 @@ def check_jacobian(
                     col_label=cols, alternatives=alts, allow_squeeze=True, hints=hints or {},
                     row_axes=f0.ndim if layout == "numerator" else nin,
                     misconceptions=mistake_values(mistakes, arrays))
-    answer, exc = call_graded(jac, arrays, label=label, allow_numeric=allow_numeric)
-    if exc is None and answer is not None and alts:
+    if answer is not None and alts:
         answer = _match_layout_shape(answer, other)
-    result = (failure_from_exception(exc, label, own_name(jac), hints)
-              if exc else compare(answer, target))
-    return record(label, result)
+    return record(label, compare(answer, target))
 
 
 def _match_layout_shape(answer, other: np.ndarray):
@@ -234,6 +333,7 @@ def check_backward(
     hints: dict | None = None,
     mistakes: dict | None = None,
     allow_numeric: bool = False,
+    full: bool = False,
 ) -> CheckResult:
     """Check a backward function: the gradients of ``sum(G * f(*args))`` for every argument.
 
@@ -303,35 +403,12 @@ def check_backward(
                f"return ({grads}), in that order. [diagnosis: shape]")
         return record(label, CheckResult(False, msg, "shape", name=label))
 
-    parts = []
-    for i, (x, ans) in enumerate(zip(arrays, answer, strict=True)):
-        def loss(*a, _G=G):
-            return np.sum(_G * _numbers(f(*a)))
-
-        jac, err, _, _ = jacobian_with_error(loss, *arrays, wrt=i)
-        var = names[i]
-        gname = f"d{var}" if not var.startswith("args[") else f"the gradient for {var}"
-        alts = _transpose_alt(jac, err, f"your {gname} is the transpose of the right one: "
-                              f"{gname} has the shape of {var} {x.shape}. Check the order of "
-                              "the factors and which one is transposed.")
-        if not ones_used:
-            def loss_ones(*a):
-                return np.sum(_numbers(f(*a)))
-
-            jac1, err1, _, _ = jacobian_with_error(loss_ones, *arrays, wrt=i)
-            alts.append(Alternative(
-                "upstream-ignored", jac1, err1,
-                f"your {gname} is what it would be if the upstream gradient G were all ones, "
-                "but G is not all ones here. The chain rule multiplies by G: the gradient "
-                "arriving from above must appear in your formula."))
-        rows, cols = _grad_labels(var, x)
-        target = Target(jac, err, name=gname,
-                        shape_reason=f"{gname} has the shape of {var}: {var}.shape",
-                        row_label=rows, col_label=cols,
-                        alternatives=alts, hints=hints or {},
-                        misconceptions=[(m, v[i]) for m, v in wrong],
-                        broadcast=_output_broadcast(f, arrays, i, y.shape))
-        parts.append(compare(ans, target))
+    gnames = [f"d{var}" if not var.startswith("args[") else f"the gradient for {var}"
+              for var in names]
+    parts = None if full else _backward_confirmed(f, arrays, G, answer, gnames)
+    if parts is None:
+        parts = [_backward_part(f, arrays, G, i, ans, names[i], gnames[i], ones_used, wrong,
+                                hints, y.shape) for i, ans in enumerate(answer)]
     ok = all(p.ok for p in parts)
     first_bad = next((p for p in parts if not p.ok), None)
     lines = [p.message for p in parts]
@@ -345,6 +422,67 @@ def check_backward(
         misconception=None if ok else first_bad.misconception,
     )
     return record(label, result)
+
+
+def _upstream_loss(f: Callable, G: np.ndarray) -> Callable:
+    def loss(*a):
+        return np.sum(G * _numbers(f(*a)))
+
+    return loss
+
+
+def _backward_confirmed(f: Callable, arrays: list, G: np.ndarray, answer: tuple | list,
+                        gnames: list[str]) -> list[CheckResult] | None:
+    """Every gradient confirmed at once, along random directions in which all arguments move
+    together (the derivative of sum(G * f) along them is the sum of the gradients' inner
+    products with them); None when that does not confirm them all."""
+    arrs = [_finite(ans, x.shape) for ans, x in zip(answer, arrays, strict=True)]
+    if any(a is None for a in arrs):
+        return None
+    loss = _upstream_loss(f, G)
+    try:
+        l0 = call_f(loss, arrays, "f at the given point")
+    except FunctionError:
+        return None
+    if not np.all(np.isfinite(l0)):
+        return None
+    eps = [answer_eps(ans) for ans in answer]
+    quick = _confirmed(loss, arrays, list(range(len(arrays))), l0,
+                       [a.reshape(1, -1) for a in arrs], eps)
+    if quick is None:
+        return None
+    return [passed(g, ans, a.shape, a.shape, e, **_pass_fields(quick, a))
+            for g, ans, a, e in zip(gnames, answer, arrs, eps, strict=True)]
+
+
+def _backward_part(f: Callable, arrays: list, G: np.ndarray, i: int, ans: Any, var: str,
+                   gname: str, ones_used: bool, wrong: list, hints: dict | None,
+                   out_shape: tuple) -> CheckResult:
+    """The full check of one gradient of a backward function, with its diagnosis and map."""
+    x = arrays[i]
+    values = needs_values(ans, x.shape, (x.shape[::-1],))
+    if values:
+        jac, err, _, _ = jacobian_with_error(_upstream_loss(f, G), *arrays, wrt=i)
+    else:   # not numbers, or an unrelated shape: the verdict needs no derivative
+        jac, err = _no_values(x.shape)
+    alts = _transpose_alt(jac, err, f"your {gname} is the transpose of the right one: "
+                          f"{gname} has the shape of {var} {x.shape}. Check the order of "
+                          "the factors and which one is transposed.")
+    if values and not ones_used:
+        jac1, err1, _, _ = jacobian_with_error(_upstream_loss(f, np.ones_like(G)), *arrays, wrt=i)
+        alts.append(Alternative(
+            "upstream-ignored", jac1, err1,
+            f"your {gname} is what it would be if the upstream gradient G were all ones, "
+            "but G is not all ones here. The chain rule multiplies by G: the gradient "
+            "arriving from above must appear in your formula."))
+    rows, cols = _grad_labels(var, x)
+    target = Target(jac, err, name=gname,
+                    shape_reason=f"{gname} has the shape of {var}: {var}.shape",
+                    row_label=rows, col_label=cols,
+                    alternatives=alts, hints=hints or {},
+                    misconceptions=[(m, v[i]) for m, v in wrong],
+                    broadcast=_output_broadcast(f, arrays, i, out_shape))
+    return compare(ans, target)
 
 
 def _output_broadcast(f: Callable, arrays: list, i: int, out_shape: tuple) -> Callable[[tuple], bool]:

@@ -17,8 +17,8 @@ import numpy as np
 from ._inputs import describe
 from .result import CheckResult, _as_2d
 
-__all__ = ["Target", "compare", "tolerance", "failure_from_exception", "hint_for", "answer_eps",
-           "closeness"]
+__all__ = ["Target", "compare", "passed", "as_numbers", "needs_values", "tolerance", "failure_from_exception",
+           "hint_for", "answer_eps", "closeness"]
 
 RTOL = 1e-6       # relative to the entry
 STOL = 1e-7       # relative to the largest entry of the answer
@@ -243,7 +243,7 @@ def failure_from_exception(exc: BaseException, target_name: str, func_name: str 
     return CheckResult(ok=False, diagnosis=tag, message=msg, name=target_name)
 
 
-def _as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
+def as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
     """The answer as a float array, or None and a description of what it is instead."""
     if answer is None:
         return None, "None: did you forget a `return`?"
@@ -264,23 +264,51 @@ def _as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
     return arr.astype(np.float64), None
 
 
-def _broadcast_sum(a: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, tuple]:
-    """Sum ``a`` over the axes along which something of ``shape`` would have been broadcast
-    to a's shape; None when a's shape is not such a broadcast."""
-    if a.ndim < len(shape):
-        return None, ()
-    lead = a.ndim - len(shape)
+def _broadcast_axes(given: tuple, shape: tuple) -> tuple | None:
+    """The axes along which something of ``shape`` would have been broadcast to shape
+    ``given``; None when ``given`` is not such a broadcast."""
+    if len(given) < len(shape):
+        return None
+    lead = len(given) - len(shape)
     axes = list(range(lead))
     for i, s in enumerate(shape):
-        if s == a.shape[lead + i]:
+        if s == given[lead + i]:
             continue
         if s == 1:
             axes.append(lead + i)
         else:
-            return None, ()
-    if not axes:
+            return None
+    return tuple(axes) or None
+
+
+def _broadcast_sum(a: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, tuple]:
+    """Sum ``a`` over the axes along which something of ``shape`` would have been broadcast
+    to a's shape; None when a's shape is not such a broadcast."""
+    axes = _broadcast_axes(a.shape, shape)
+    if axes is None:
         return None, ()
-    return a.sum(axis=tuple(axes)).reshape(shape), tuple(axes)
+    return a.sum(axis=axes).reshape(shape), axes
+
+
+def needs_values(answer, shape: tuple, other_shapes: tuple = ()) -> bool:
+    """Whether :func:`compare`'s verdict on ``answer`` depends on the right answer's values,
+    not only on its ``shape`` (``other_shapes``: those of the alternatives, such as the
+    transpose). It does not for an answer that is not numbers, or whose shape is unrelated:
+    not the right one, nor an alternative's, nor the right one up to size-1 axes, nor one
+    that sums over broadcast axes to the right one. Those verdicts need no derivative at all.
+
+    >>> needs_values(None, (3, 2)), needs_values([1.0, 2.0], (3, 2))
+    (False, False)
+    >>> needs_values([[0.0] * 3] * 2, (3, 2), ((2, 3),)), needs_values([[0.0] * 2] * 5, (2,))
+    (True, True)
+    """
+    arr, _ = as_numbers(answer)
+    if arr is None:
+        return False
+    squeezed = tuple(s for s in shape if s != 1)
+    return (arr.shape == tuple(shape) or arr.shape in other_shapes
+            or (arr.size == int(np.prod(shape)) and np.squeeze(arr).shape == squeezed)
+            or _broadcast_axes(arr.shape, tuple(shape)) is not None)
 
 
 def _where(mask: np.ndarray, row_label: str, col_label: str, ndim: int) -> str:
@@ -324,11 +352,33 @@ def _misconception(arr: np.ndarray, target: Target, eps: float, **common) -> Che
     return None
 
 
+def passed(name: str, answer, given_shape: tuple, expected_shape: tuple, eps: float,
+           reference: str = "the numeric derivative", **common) -> CheckResult:
+    """The verdict for a right answer: how it was accepted (another shape, float32) and its
+    largest difference from the reference (``common["max_abs_error"]``).
+
+    >>> import numpy as np
+    >>> passed("grad", np.ones(2, np.float32), (2,), (2,), 1e-7, max_abs_error=0.0).message
+    '✓ grad: correct (computed in float32; largest difference from the numeric derivative 0.0e+00).'
+    """
+    how = ""
+    if given_shape != expected_shape:
+        how += f" as shape {_fmt_shape(given_shape)};"
+    if eps and _low_precision(answer):      # not said of float64 values that happen to be exact
+        how += " computed in float32;"
+    abs_err = common["max_abs_error"]
+    return CheckResult(ok=True, name=name,
+                       message=f"✓ {name}: correct ({how[1:]} largest difference from "
+                               f"{reference} {abs_err:.1e})." if how else
+                               f"✓ {name}: correct (largest difference from {reference} "
+                               f"{abs_err:.1e}).", **common)
+
+
 def compare(answer, target: Target) -> CheckResult:
     """Compare a learner's answer with the target and return a CheckResult."""
     expected = target.expected
     name = target.name
-    arr, what = _as_numbers(answer)
+    arr, what = as_numbers(answer)
     eps = answer_eps(answer) if arr is not None else 0.0
     if arr is None:
         return _finish(target, "not-array", f"your answer is {what}")
@@ -364,16 +414,7 @@ def compare(answer, target: Target) -> CheckResult:
                        "overflowing exp, or an array created with np.empty and never filled.",
                        **common)
     if not wrong.any():
-        how = ""
-        if given_shape != expected.shape:
-            how += f" as shape {_fmt_shape(given_shape)};"
-        if eps and _low_precision(answer):      # not said of float64 values that happen to be exact
-            how += " computed in float32;"
-        return CheckResult(ok=True, name=name,
-                           message=f"✓ {name}: correct ({how[1:]} largest difference from "
-                                   f"{target.reference} {abs_err:.1e})." if how else
-                                   f"✓ {name}: correct (largest difference from {target.reference} "
-                                   f"{abs_err:.1e}).", **common)
+        return passed(name, answer, given_shape, expected.shape, eps, target.reference, **common)
 
     found = _misconception(arr, target, eps, **common)
     if found is not None:

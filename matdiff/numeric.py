@@ -30,9 +30,11 @@ of entries whose error estimate is large (a pole or an edge of the domain nearby
 forward differences keep their fixed relative step: within about 1e-3 of an edge (relative to
 the entry's size) use ``"richardson"`` or ``"accurate"``.
 
-Whenever ``f`` accepts a whole stack of inputs at once (along a new leading or trailing
-axis) the perturbed inputs are evaluated in one call; otherwise one call per input. Which
-one is used is detected automatically and verified against single calls.
+The perturbed inputs are evaluated in batches of at most 16 MB, one call of f per batch
+whenever f can take one: f written for a stack along a new leading or trailing axis, or f
+written for one point (``lambda x: np.tanh(W @ x + b)``), which gets the batch as a stack whose
+numpy operations act on each point (:mod:`matdiff._stacked`). Which one works is detected
+automatically and verified against single calls; otherwise one call per input.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ from ._inputs import (
     check_wrt,
     output_array,
 )
+from ._stacked import stacked
+from ._vector_state import clean_view, reset
 from .layouts import to_denominator
 
 __all__ = ["numeric_jacobian", "numeric_gradient", "METHODS"]
@@ -67,21 +71,10 @@ _REFINE_ROUNDS = 6        # Richardson: times the steps of an entry may shrink b
 _REFINE_TARGET = 1e-11    # ... while its error estimate exceeds this, relative
 
 
-_VECTOR_ZEROS = np.zeros(64)
-_VECTOR_SCRATCH = np.empty(64)
-
-
-def _reset_vector_state() -> None:
-    """Run one small vectorised numpy loop before a big batched call of f.
-
-    Some BLAS kernels return with the upper halves of the wide vector registers in use. Until
-    the next instruction that clears them, code compiled for plain SSE (numpy's loops for
-    complex ``tanh``, ``log1p``, ...) runs many times slower on some x86 processors: a batched
-    complex step through ``np.tanh`` measured 17x slower right after a complex matrix product.
-    numpy's own wide loops clear the registers when they finish; running one costs a
-    microsecond.
-    """
-    np.exp(_VECTOR_ZEROS, out=_VECTOR_SCRATCH)
+# How a stack of points can be handed to f, in the order tried: along a new leading axis (f is
+# written for stacks), along a new trailing axis (f written for columns, e.g. A @ X), or as a
+# stack whose operations act on each point (f written for one point: see matdiff._stacked).
+_BATCH_MODES = ("leading", "trailing", "stacked")
 
 
 class _Evaluator:
@@ -126,22 +119,25 @@ class _Evaluator:
         return out
 
     def _try_batched(self, points: np.ndarray, mode: str) -> np.ndarray | None:
-        stack = points if mode == "leading" else np.moveaxis(points, 0, -1)
-        _reset_vector_state()
+        if mode == "trailing":
+            stack = clean_view(np.ascontiguousarray(np.moveaxis(points, 0, -1)))
+        else:
+            stack = stacked(points) if mode == "stacked" else clean_view(points)
+        reset()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 # points is a fresh internal array: no copy needed. (An f that changes its
                 # input was already stopped by the single-call probes, which check for that.)
-                out = self.f(*self._with(stack if mode == "leading" else np.ascontiguousarray(stack)))
+                out = self.f(*self._with(stack))
             out = np.asarray(out)
         except Exception:
             return None
         b = points.shape[0]
-        want = (b, *self.out_shape) if mode == "leading" else (*self.out_shape, b)
+        want = (*self.out_shape, b) if mode == "trailing" else (b, *self.out_shape)
         if out.shape != want or not np.issubdtype(out.dtype, np.number):
             return None
-        return out if mode == "leading" else np.moveaxis(out, -1, 0)
+        return np.moveaxis(out, -1, 0) if mode == "trailing" else out
 
     def many(self, points: np.ndarray, what: str) -> np.ndarray:
         """f at each ``points[k]`` (shape (B,) + in_shape); returns (B,) + out_shape."""
@@ -154,7 +150,7 @@ class _Evaluator:
             self.mode, out = self._detect(first, what)
             if out is not None:  # the verified batched call's values are kept, not recomputed
                 parts, start = [out], first.shape[0]
-        if self.mode in ("leading", "trailing"):
+        if self.mode in _BATCH_MODES:
             for s in range(start, b, chunk):
                 part = self._try_batched(points[s:s + chunk], self.mode)
                 if part is None:  # a later chunk failed: fall back for good
@@ -166,21 +162,29 @@ class _Evaluator:
                          for k, p in enumerate(points)])
 
     def _detect(self, points: np.ndarray, what: str) -> tuple[str, np.ndarray | None]:
-        """The batch mode f supports, and f at ``points`` when that mode is batched."""
+        """The batch mode f supports, and f at ``points`` when that mode is batched.
+
+        Each mode is first tried on the first and last points only (a mode f does not support
+        costs little), then on all of them; both results must agree with single calls.
+        """
         probes = (0, points.shape[0] - 1)
         singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
-        for mode in ("leading", "trailing"):
-            out = self._try_batched(points, mode)
-            if out is None:
+        pair = points[list(probes)]
+        for mode in _BATCH_MODES:
+            if not _agree(self._try_batched(pair, mode), (0, 1), singles):
                 continue
-            ok = all(
-                np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
-                            atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
-                for k, s in zip(probes, singles, strict=True)
-            )
-            if ok:
+            out = self._try_batched(points, mode)
+            if _agree(out, probes, singles):
                 return mode, out
         return "loop", None
+
+
+def _agree(out: np.ndarray | None, rows: Sequence[int], singles: list[np.ndarray]) -> bool:
+    """Whether a batched evaluation's ``rows`` agree with single calls."""
+    return out is not None and all(
+        np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
+                    atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
+        for k, s in zip(rows, singles, strict=True))
 
 
 def _prepare(f: Callable, args: Sequence[Any], wrt: int) -> tuple[list[np.ndarray], int, np.ndarray]:
@@ -275,14 +279,15 @@ class _ComplexProbe:
     entries (``log`` at 1e-3 next to 1e3); a step that does is shrunk.
     """
 
-    def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray):
+    def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+                 count: int = 2):
         x = arrays[wrt]
         rng = np.random.default_rng(20261123)
         self.f0 = f0
         self.directions, self.differences = [], []
         self.plausible = True
         size = _steps.relative_scales(x).reshape(x.shape)
-        for _ in range(2):
+        for _ in range(count):
             if not self.plausible:  # already ruled out: no need for a second direction
                 break
             v = rng.standard_normal(x.shape) * size
@@ -332,10 +337,14 @@ class _ComplexProbe:
             q2, mag = quotient(2 * h)
             q1, _ = quotient(h)
             if np.all(np.isfinite(q1)) and np.all(np.isfinite(q2)):
-                err = np.abs(q2 - q1) / 3 + 8 * EPS * mag / h
+                trunc, rounding = np.abs(q2 - q1) / 3, 8 * EPS * mag / h
+                err = trunc + rounding
                 if best is None or err.max() < best[1].max():
                     best = (q1, err)
-                if best[1].max() <= 1e-8 * (np.abs(q1).max() + 1e-300) or err.max() > 4 * best[1].max():
+                # Stop when the estimate is small, when a smaller step made it worse, or when
+                # rounding already dominates it (a smaller step can only add rounding).
+                if best[1].max() <= 1e-8 * (np.abs(q1).max() + 1e-300) or \
+                        err.max() > 4 * best[1].max() or trunc.max() <= rounding.max():
                     break
             h /= _steps.SHRINK
         return best
@@ -353,17 +362,20 @@ class _ComplexProbe:
 
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
-                   step: float | None, batch: bool = True,
-                   need_error: bool = True) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   step: float | None, batch: bool = True, need_error: bool = True,
+                   probes: int = 2, target: float = _REFINE_TARGET,
+                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
-    ``need_error`` is false: then no work is spent on it), and the method actually used."""
+    ``need_error`` is false: then no work is spent on it), and the method actually used.
+    ``probes``: random directions along which the complex step is verified; ``target``: the
+    relative error estimate below which Richardson extrapolation stops shrinking steps."""
     x = arrays[wrt]
     requested = method
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
         try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0)
+            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes)
             usable = probe.plausible
             if usable:
                 d = _complex_step(cev, x)
@@ -403,14 +415,15 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
         # Richardson's large steps can straddle a kink (abs, relu) that the small steps of
         # central differences miss: widen the error bound by their disagreement.
         bases = [*bases, _steps.CENTRAL_BASE]
-    d, err, central = _adaptive_richardson(ev, x, f0, scale, bases)
+    d, err, central = _adaptive_richardson(ev, x, f0, scale, bases, target)
     if widen:
         err = err + np.abs(d - central)
     return d, (err if need_error else None), "richardson"
 
 
 def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: np.ndarray,
-                         bases: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         bases: list[float], target: float = _REFINE_TARGET,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Richardson extrapolation per entry, with smaller steps for the entries whose error
     estimate says their steps are too large (a domain edge or a pole nearby: ``arcsin`` at
     0.99, ``tan`` near pi/2). Returns the rows, their error estimate, and the last level's
@@ -425,7 +438,7 @@ def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: n
         row_trunc = trunc.reshape(n, -1).max(axis=1)
         row_round = roundoff.reshape(n, -1).max(axis=1)
         row_mag = np.abs(d).reshape(n, -1).max(axis=1)
-        todo = np.flatnonzero((row_trunc > row_round) & (row_trunc > _REFINE_TARGET * row_mag))
+        todo = np.flatnonzero((row_trunc > row_round) & (row_trunc > target * row_mag))
         if todo.size == 0:
             break
         try:

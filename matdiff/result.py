@@ -198,13 +198,11 @@ def _html_grid(part: CheckResult) -> str:
     head = (f'<div style="margin-top:6px;font-size:90%">Mistake map of '
             f"<b>{html.escape(part.name)}</b> {part.answer_shape}: "
             f"{html.escape(part._axes_text())}</div>")
+    cells = {v: f'<td title="{MEANING[v]}" style="{cell};background:{COLOURS[v]}"></td>'
+             for v in MEANING}
     table = ['<table style="border-collapse:collapse;margin:2px 0">']
-    for r in range(rows_shown):
-        table.append("<tr>")
-        for c in range(cols_shown):
-            v = int(g[r, c])
-            table.append(f'<td title="{MEANING[v]}" style="{cell};background:{COLOURS[v]}"></td>')
-        table.append("</tr>")
+    for row in g[:rows_shown, :cols_shown].astype(int).tolist():
+        table.append("<tr>" + "".join(cells[v] for v in row) + "</tr>")
     table.append("</table>")
     legend = " ".join(
         f'<span style="display:inline-block;width:10px;height:10px;background:{COLOURS[k]}">'

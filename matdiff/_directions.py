@@ -1,0 +1,107 @@
+"""Derivatives of f along a few random directions: what a check needs to confirm a right
+answer after a few evaluations of f, whatever the number of inputs.
+
+For directions ``v_1 .. v_k`` (one block per argument that moves), the function of k numbers
+``psi(t) = f(x + t_1 v_1 + ... + t_k v_k)`` has the Jacobian ``[J v_1, ..., J v_k]`` at
+``t = 0``: its k columns are the directional derivatives of f. matdiff's own "accurate"
+method computes it (the complex step, verified against central differences, where f allows
+it; Richardson extrapolation of central differences otherwise), with its error estimate, in
+O(k) evaluations of f. The directions are Gaussian and drawn from a fixed seed: the same
+check gives the same verdict every time. Each entry's standard deviation is given (a check
+weights entries by the inverse of their tolerance: see :mod:`matdiff._confirm`); the
+directions are scaled to the inputs' typical size, and a step that leaves f's domain is
+shrunk, as for every method.
+
+Memory: the directions (k copies of the inputs) and one perturbed input per evaluation.
+
+>>> import numpy as np
+>>> A = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]])
+>>> d = along_random_directions(lambda x: A @ x, [np.ones(3)], [0], np.array([3.0, 4.0]))
+>>> bool(np.allclose(d.derivatives, d.directions[0] @ A.T))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _steps
+from .numeric import _jacobian_rows
+
+__all__ = ["Directions", "along_random_directions", "COUNT", "SEED"]
+
+COUNT = 4          # directions per check (k): independent of the number of inputs
+SEED = 20261202
+REFINE_TARGET = 1e-9   # relative error estimate that is good enough for a check
+
+
+@dataclass
+class Directions:
+    """Directional derivatives of f and what they were taken along."""
+
+    directions: list[np.ndarray]   # one (k, *args[w].shape) array per moving argument w
+    derivatives: np.ndarray        # (k, *f0.shape): row i is J v_i
+    error: np.ndarray              # (k, *f0.shape): error bound of each derivative
+    scales: list[np.ndarray]       # per moving argument: the standard deviation of each entry
+    method: str                    # "complex" or "richardson"
+
+
+def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int],
+                            f0: np.ndarray, weights: Sequence[np.ndarray] | None = None,
+                            count: int = COUNT) -> Directions:
+    """Derivatives of ``f(*arrays)`` along ``count`` random directions in which the
+    arguments ``wrts`` move together (f0 is f at the point).
+
+    Entry j of argument w moves by ``z_j * s_j``, z standard normal and ``s`` proportional to
+    ``weights`` (default: all equal), scaled so that the directions have the size of the
+    inputs (their typical size; each method's steps are a small fraction of that).
+    """
+    sizes = [arrays[w].size for w in wrts]
+    rng = np.random.default_rng([SEED, count, *sizes, f0.size])
+    if weights is None:
+        weights = [np.ones(arrays[w].shape) for w in wrts]
+    rms = np.sqrt(sum(float(np.sum(np.square(w))) for w in weights) / max(sum(sizes), 1))
+    size = _steps.typical_size(np.concatenate([arrays[w].ravel() for w in wrts]))
+    scales = [np.asarray(w, dtype=float) * (size / rms if rms > 0 else 1.0) for w in weights]
+    # Drawn in float32 (a third faster for a big weight; still a continuous Gaussian, which
+    # is all the false-pass argument needs), used in float64.
+    directions = [rng.standard_normal((count, *s.shape), dtype=np.float32) * s for s in scales]
+
+    def psi(t: np.ndarray) -> np.ndarray:
+        # Most points move along one direction: add only the directions that are used.
+        moved = list(arrays)
+        for w, v in zip(wrts, directions, strict=True):
+            moved[w] = _moved(arrays[w], t, v)
+        return f(*moved)
+
+    with np.errstate(all="ignore"):
+        # One random combination of the directions verifies the complex step: a function it
+        # does not apply to (abs, comparisons) is off along almost every direction. Richardson
+        # refines its steps only to well below the checks' tolerances (1e-6 relative).
+        rows, err, used = _jacobian_rows(psi, [np.zeros(count)], 0, f0, "accurate", None,
+                                         batch=False, probes=1, target=REFINE_TARGET)
+    return Directions(directions, rows, err, scales, used)
+
+
+def _moved(x: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``x + sum_i t_i v_i``, complex when t is; most t have one nonzero entry: few passes
+    over memory for a big input."""
+    point = np.empty(x.shape, dtype=t.dtype)
+    parts = [(point.real, t.real, x), (point.imag, t.imag, None)] if t.dtype.kind == "c" \
+        else [(point, t, x)]
+    for out, steps, start in parts:
+        used = np.flatnonzero(steps)
+        if used.size:
+            np.multiply(v[used[0]], steps[used[0]], out=out)
+            for i in used[1:]:
+                out += steps[i] * v[i]
+            if start is not None:
+                out += start
+        elif start is not None:
+            out[...] = start
+        else:
+            out[...] = 0.0
+    return point
