@@ -62,6 +62,9 @@ class MatmulRuleError(ValueError):
     ``(dA, dB)``. The rule's own exception, if any, is chained as ``__cause__``. In a notebook
     it shows as its message alone, without the engine's frames."""
 
+    def __str__(self) -> str:           # plain text, also when combined with KeyError (which quotes)
+        return str(self.args[0]) if self.args else ""
+
     def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
 

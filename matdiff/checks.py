@@ -77,15 +77,16 @@ def _transpose_alt(expected: np.ndarray, error: np.ndarray, explain: str) -> lis
 
 
 def _finite(answer: Any, shape: tuple, squeeze: bool = False) -> np.ndarray | None:
-    """The answer as finite float64 numbers in ``shape`` (size-1 axes may differ with
-    ``squeeze``), or None: then only the full check can say what is wrong with it."""
+    """The answer as finite float64 numbers in ``shape`` (with ``squeeze``, size-1 axes may be
+    added or dropped, but a row is not a column), or None: then only the full check can say
+    what is wrong with it."""
     arr, _ = as_numbers(answer)
     if arr is None or not np.all(np.isfinite(arr)):
         return None
     if arr.shape == shape:
         return arr
-    if squeeze and arr.size == int(np.prod(shape)) and np.squeeze(arr).shape == np.squeeze(
-            np.empty(shape, dtype=bool)).shape:
+    if squeeze and arr.ndim != len(shape) and arr.size == int(np.prod(shape)) and \
+            np.squeeze(arr).shape == np.squeeze(np.empty(shape, dtype=bool)).shape:
         return arr.reshape(shape)
     return None
 
@@ -390,8 +391,8 @@ def check_backward(
     answer, exc = call_graded(backward, arrays, (G,), label=label, allow_numeric=allow_numeric)
     if exc is not None:
         return record(label, failure_from_exception(exc, label, own_name(backward), hints))
-    if n == 1 and not isinstance(answer, (tuple, list)):
-        answer = (answer,)
+    if n == 1 and (not isinstance(answer, (tuple, list)) or _one_list(answer)):
+        answer = (answer,)      # one argument: a single gradient, even written as a (nested) list
     if not isinstance(answer, (tuple, list)):
         grads = ", ".join(f"d{v}" for v in names)
         msg = (f"✗ {label}: it must return {n} gradients, one per argument ({grads}), as a "
@@ -399,7 +400,8 @@ def check_backward(
         return record(label, CheckResult(False, msg, "not-array", name=label))
     if len(answer) != n:
         grads = ", ".join(f"d{v}" for v in names)
-        msg = (f"✗ {label}: it returned {len(answer)} gradients, but f has {n} arguments: "
+        msg = (f"✗ {label}: it returned {len(answer)} gradients, but f has {n} "
+               f"argument{'s' if n != 1 else ''}: "
                f"return ({grads}), in that order. [diagnosis: shape]")
         return record(label, CheckResult(False, msg, "shape", name=label))
 
@@ -542,6 +544,14 @@ extra factor, or something counted twice? [diagnosis: scale]')
                     allow_squeeze=True, hints=hints or {}, tol=tol, reference="the right value",
                     misconceptions=mistake_values(mistakes, []))
     return record(name, compare(answer, target))
+
+
+def _one_list(answer: Any) -> bool:
+    """A list of numbers or of lists: one gradient written with ``.tolist()``, not a sequence of
+    gradients (a tuple, or a list of arrays)."""
+    return isinstance(answer, list) and len(answer) > 0 and (
+        all(isinstance(row, list) for row in answer)
+        or all(isinstance(v, (int, float, complex, np.number)) for v in answer))
 
 
 def _numbers(out: Any) -> np.ndarray:

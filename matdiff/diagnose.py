@@ -386,11 +386,17 @@ def compare(answer, target: Target) -> CheckResult:
 
     given_shape = arr.shape
     if arr.shape != expected.shape and target.allow_squeeze and arr.size == expected.size \
-            and np.squeeze(arr).shape == np.squeeze(expected).shape:
-        found = _misconception(arr, target, eps, answer_shape=given_shape)
-        if found is not None:
-            return found
-        arr = arr.reshape(expected.shape)   # only size-1 axes differ: compare the numbers
+            and arr.ndim != expected.ndim and np.squeeze(arr).shape == np.squeeze(expected).shape:
+        # only size-1 axes were added or dropped ((n,) for (n, 1), a number for [x]); a row for
+        # a column has the same number of axes and stays a shape question (a transpose)
+        squeezed = arr.reshape(expected.shape)
+        right = np.all(np.abs(squeezed - expected) <= tolerance(expected, target.error, eps)
+                       if target.tol is None else np.abs(squeezed - expected) <= target.tol)
+        if not right:
+            found = _misconception(arr, target, eps, answer_shape=given_shape)
+            if found is not None:
+                return found
+        arr = squeezed                      # compare the numbers
     if arr.shape != expected.shape:
         return _compare_shapes(arr, target, eps)
 
@@ -471,6 +477,9 @@ def _scale_message(c: float, size: int) -> str:
                     "factor, or something counted twice?")
         return ("your answer is a whole fraction (1/k) of the right one: is there a mean (or a "
                 "division) where a sum belongs, or a factor missing?")
+    if not _simple_factor(c) and not _simple_factor(-c) and c != -1:
+        return ("every entry is off by the same factor. Look for a constant factor that is "
+                "missing or extra (like the 2 in d(x²)/dx), or a number typed wrong.")
     text = f"every entry is {c:.4g} times the right one."
     inv = 1 / c
     if abs(inv - round(inv)) < 1e-6 and round(inv) >= 2:

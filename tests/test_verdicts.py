@@ -309,3 +309,42 @@ def test_check_failed_carries_its_result_and_the_map(layer):
     assert e.value.result.diagnosis == "scale"
     text = str(e.value)
     assert "mistake map of dW" in text and "See Hint 2." in text
+
+
+# Found by the attempt suite (tests/attempts/): each a right answer wrongly failed, or a wrong
+# one wrongly passed or named.
+
+def test_a_right_number_with_an_extra_axis_is_right_even_when_a_mistake_has_its_value():
+    result = md.check_value(np.array([3.0]), 3.0, name="x", mistakes={"doubled": 3.0})
+    assert result.ok, result.message
+
+
+def test_a_column_for_a_row_is_the_other_layout_not_a_squeeze():
+    f = lambda t: np.array([t[0], 2 * t[0], 3 * t[0]])            # noqa: E731
+    result = md.check_jacobian(f, np.array([[1.0], [2.0], [3.0]]), np.array([0.4]), layout="denominator")
+    assert not result.ok and result.diagnosis == "transpose"
+    assert md.check_jacobian(f, np.array([[1.0, 2.0, 3.0]]), np.array([0.4]), layout="denominator").ok
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4,)])
+def test_one_gradient_written_as_a_list_is_one_gradient(shape):
+    result = md.check_backward(np.tanh, lambda Z, G: (G * (1 - np.tanh(Z) ** 2)).tolist(), np.ones(shape))
+    assert result.ok, result.message
+
+
+def test_a_factor_that_is_not_simple_is_not_printed():
+    result = md.check_gradient(lambda x: np.sum(x**2), lambda x: 2.02 * x, np.arange(1.0, 7.0).reshape(2, 3))
+    assert result.diagnosis == "scale" and "2.02" not in result.message and "1.01" not in result.message
+    assert "0.5 times" in md.check_gradient(lambda x: np.sum(x**2), lambda x: x, np.ones((2, 3))).message
+
+
+def test_a_rule_raising_key_error_reads_plainly():
+    from matdiff import autograd
+    from matdiff.autograd import Tensor
+
+    def rule(A, B, G):
+        return {}["x"]
+
+    with pytest.raises(KeyError) as info, autograd.use_matmul_backward(rule):
+        (Tensor(np.ones((2, 3)), requires_grad=True) @ np.ones((3, 4))).sum().backward()
+    assert str(info.value).startswith("the matmul backward rule `rule` raised KeyError")
