@@ -168,7 +168,7 @@ def prepare(solutions: Path, names: list[str], workdir: Path, timeout: float) ->
     (root / "source").symlink_to(solutions.resolve(), target_is_directory=True)
     api = NbGraderAPI(config=_config(root, timeout))
     info = {"gradebook": str(root / "gradebook.db"), "solutions": str(solutions.resolve()),
-            "assignments": {}}
+            "release": str(root / "release"), "assignments": {}}
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
@@ -191,6 +191,16 @@ def prepare(solutions: Path, names: list[str], workdir: Path, timeout: float) ->
 
 # ---------------------------------------------------------------------------- the worker
 
+def nbgrader_error(result: dict) -> str:
+    """The real error of a failed NbGraderAPI call: the traceback nbgrader logged (its
+    ``error`` only says "see the above traceback"), cut to its last lines."""
+    log = result.get("log") or ""
+    error = result.get("error") or ""
+    where = log.rfind("Traceback (most recent call last)")
+    text = (log[where:] if where >= 0 else log[-1500:]) + ("\n" + error if error else "")
+    return text.strip()[-2500:]
+
+
 class Worker:
     """Grades submissions one after another, in two course roots of its own.
 
@@ -199,7 +209,7 @@ class Worker:
     one waits on its kernel, in the other root: the feedback costs almost no wall time.
     """
 
-    def __init__(self, info: dict, out: Path, timeout: float):
+    def __init__(self, info: dict, out: Path, timeout: float, limits=None):
         import warnings
 
         import nbformat
@@ -214,7 +224,7 @@ class Worker:
                           for a, nbs in info["assignments"].items()}
         from nbgrader.apps import NbGraderAPI
 
-        from .preprocessors import KernelPool
+        from .sandbox import KernelPool, Sandbox
         self.slots = []
         for i in range(2):
             root = self.base / f"root{i}"
@@ -222,7 +232,11 @@ class Worker:
             (root / "source").symlink_to(info["solutions"], target_is_directory=True)
             self.slots.append((root, NbGraderAPI(config=_config(root, timeout))))
         self.turn = 0
-        self.pool = KernelPool()
+        preload = sorted({"numpy", "matdiff"} | {m for nbs in info["assignments"].values()
+                                                  for d in nbs.values() for m in d["imports"]})
+        sandbox = None if limits is None else Sandbox(limits, course=Path(info["release"]),
+                                                      modules=tuple(preload) + ("ipykernel",))
+        self.pool = KernelPool(sandbox, self.base, preload)
         self.pool.prewarm()
 
     def close(self) -> None:
@@ -289,7 +303,7 @@ class Worker:
             result = self.api.autograde(task.assignment, task.student, force=True, create=True)
             if not result["success"]:
                 problems.append("internal: nbgrader autograde failed: "
-                                + (result.get("error") or result.get("log") or "")[-2000:])
+                                + nbgrader_error(result))
                 record["internal_error"] = True
             else:
                 scores = self._scores(task)
@@ -400,13 +414,27 @@ def placeholder_feedback(out: Path, record: dict, notebooks: dict, present=()) -
             "your instructor to grade it again.</p>")
 
 
-def _worker_main(conn, info: dict, out: str, timeout: float) -> None:
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent (the main process) dies."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_main(conn, info: dict, out: str, timeout: float, limits, parent: int) -> None:
     """Protocol: send ("more", None) for a task; the answer is a task or None (stop).
     Every task is answered with ("done", record) or ("failed", (task, traceback))."""
     import threading
 
+    die_with_parent()
+    if os.getppid() != parent:
+        return
     try:
-        worker = Worker(info, Path(out), timeout)
+        worker = Worker(info, Path(out), timeout, limits)
     except Exception:
         conn.send(("fatal", traceback.format_exc()))
         return
@@ -477,7 +505,7 @@ def _zero_record(task: Task, info: dict, reason: str) -> dict:
 
 
 def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log,
-        stats: dict | None = None) -> list[dict]:
+        stats: dict | None = None, limits=None) -> list[dict]:
     stats = {} if stats is None else stats
     # fork: workers inherit the imported nbgrader (no start-up cost); no kernel or zmq
     # context exists in this process yet, so forking is safe
@@ -491,7 +519,8 @@ def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log
 
     def spawn():
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child, info, str(out), timeout), daemon=True)
+        proc = ctx.Process(target=_worker_main, daemon=True,
+                           args=(child, info, str(out), timeout, limits, os.getpid()))
         proc.start()
         child.close()
         workers[parent] = [proc, {}, time.monotonic()]
@@ -600,7 +629,15 @@ def write_outputs(records: list[dict], out: Path) -> None:
 
 
 def main(submissions: str | Path, out: str | Path, jobs: int | None = None, timeout: float = 120,
-         solutions: Path = SOLUTIONS) -> int:
+         solutions: Path = SOLUTIONS, sandbox: bool = True, limits=None) -> int:
+    from .sandbox import Limits, Sandbox, SandboxUnavailable
+
+    limits = (limits or Limits()) if sandbox else None
+    if limits is not None:
+        try:
+            Sandbox(limits).check()
+        except SandboxUnavailable as exc:
+            raise SystemExit(f"autograde: cannot sandbox the learners' code: {exc}") from None
     # absolute paths: nbgrader changes the working directory while it converts notebooks
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     jobs = jobs or os.cpu_count() or 1
@@ -635,7 +672,9 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None, time
         log(f"prepared {', '.join(names)} in {time.monotonic() - t0:.1f} s; grading {len(tasks)} "
             f"submission(s) with {jobs} job(s), {timeout:g} s per notebook")
         t1, stats = time.monotonic(), {}
-        records = run(tasks, info, out, jobs, timeout, log, stats)
+        if limits is None:
+            log("WARNING: --no-sandbox: every submission runs with your own rights")
+        records = run(tasks, info, out, jobs, timeout, log, stats, limits)
         write_outputs(records, out)
         seconds = time.monotonic() - t1
         startup = stats.get("first_ready", t1) - t1

@@ -14,8 +14,12 @@ The worker hands per-submission context through ``CONTEXT`` (one submission at a
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
+import os
 import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -29,6 +33,45 @@ CONTEXT: dict = {}
 TRUSTED = ["numpy", "matdiff", "builtins", "math", "cmath", "operator", "functools", "scipy"]
 CELL_OUTPUT_LIMIT = 100_000      # characters of text output kept per cell
 NOTEBOOK_OUTPUT_LIMIT = 1_000_000
+
+
+# The kernel's first (hidden) cell: copy the submission's files into the working folder, then
+# start the guard. The guard's source travels as text: grader/ is not visible in the sandbox.
+SETUP = """\
+def __grader_setup():
+    import os, shutil
+    os.chdir({home!r})
+    if os.path.isdir('/submission') and os.getcwd() != '/submission':
+        for d, _, files in os.walk('/submission'):
+            to = '.' + d[len('/submission'):]
+            os.makedirs(to, exist_ok=True)
+            for f in files:
+                shutil.copyfile(os.path.join(d, f), os.path.join(to, f))
+__grader_setup()
+del __grader_setup
+__g = {{'__name__': 'grader_sentinel'}}
+exec(compile({sentinel!r}, 'grader_sentinel', 'exec'), __g)
+__g['install']({cfg!r})
+del __g
+"""
+
+
+def stage_submission(src: Path, stage: Path, limit: int) -> None:
+    """Copy a submission's regular files (no links, at most ``limit`` bytes in all) into the
+    folder the sandbox shows read-only at /submission."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel = Path(dirpath).relative_to(src)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames:
+            f = Path(dirpath) / name
+            if f.is_symlink() or not f.is_file():
+                continue
+            total += f.stat().st_size
+            if total > limit:
+                return
+            (stage / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, stage / rel / name)
 
 
 def _meta(cell) -> dict:
@@ -91,44 +134,6 @@ class Normalize(NbGraderPreprocessor):
         return nb, resources
 
 
-class KernelPool:
-    """Keeps one kernel booting in the background, so the next notebook does not wait for it.
-
-    A kernel serves one notebook only (then it is shut down): no state crosses submissions.
-    The kernel's working directory is set by the sentinel's set-up cell.
-    """
-
-    def __init__(self, kernel_name: str = "python3"):
-        self.kernel_name = kernel_name
-        self.ready = None
-
-    def _start(self):
-        import subprocess
-
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
-        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
-                                  stderr=subprocess.DEVNULL)
-        return km
-
-    def take(self):
-        km, self.ready = self.ready, None
-        return km if km is not None else self._start()
-
-    def prewarm(self) -> None:
-        if self.ready is None:
-            self.ready = self._start()
-
-    def close(self) -> None:
-        if self.ready is not None:
-            from jupyter_core.utils import run_sync
-
-            run_sync(self.ready.shutdown_kernel)(now=True)
-            self.ready = None
-
-
 class GuardedExecute(Execute):
     """nbgrader's Execute with a per-notebook budget, crash handling and the sentinel."""
 
@@ -160,6 +165,8 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient import NotebookClient
 
+        from .sandbox import KernelPool
+
         pool = CONTEXT.get("pool")
         if km is None and pool is not None:
             km = pool.take()
@@ -168,36 +175,36 @@ class GuardedExecute(Execute):
         self._check_assign_resources(resources)
         budget = float(CONTEXT.get("timeout", 60))
         deadline = time.monotonic() + budget
-        result = Path(CONTEXT["workdir"]) / f"sentinel-{secrets.token_hex(6)}.out"
-        result.write_text("")
-        key = secrets.token_hex(32)
-        cfg = Path(CONTEXT["workdir"]) / f"sentinel-{secrets.token_hex(6)}.json"
-        cfg.write_text(json.dumps({"key": key, "result": str(result), "trusted": TRUSTED,
-                                   "imports": CONTEXT.get("imports", []),
-                                   "bindings": CONTEXT.get("bindings", [])}))
-        tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")
-                 and not _meta(c).get("solution")]
-        path = (resources or {}).get("metadata", {}).get("path") or CONTEXT["workdir"]
+        path = Path((resources or {}).get("metadata", {}).get("path") or CONTEXT["workdir"])
         try:
-            self._run(nb, deadline, budget, cfg, path, tests)
+            stage_submission(path, km.stage, CONTEXT.get("stage_limit", 64 << 20))
+            result = km.ipc / f"sentinel-{secrets.token_hex(6)}.out"  # the kernel appends to it
+            result.write_text("")
+            if km.uid is not None:
+                os.chown(result, km.uid, km.uid)
+            key = secrets.token_hex(32)
+            cfg = json.dumps({"key": key, "result": str(result), "trusted": TRUSTED,
+                              "imports": CONTEXT.get("imports", []),
+                              "bindings": CONTEXT.get("bindings", [])})
+            tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")
+                     and not _meta(c).get("solution")]
+            self._run(nb, deadline, budget, cfg, km.home, tests)
+            self.set_widgets_metadata()
+            self._apply_sentinel(tests, result, key)
         finally:
+            KernelPool.destroy(km)           # the kernel and every process it started
             if pool is not None:
                 pool.prewarm()          # boots while nbgrader saves grades and writes feedback
-        self.set_widgets_metadata()
-        self._apply_sentinel(tests, result, key)
         return self.nb, self.resources
 
-    def _run(self, nb, deadline, budget, cfg, path, tests):
+    def _run(self, nb, deadline, budget, cfg: str, path: str, tests):
         import subprocess
 
         dead = timed_out = False
         with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
-            setup = self._hidden(f"import os as __os\n__os.chdir({str(path)!r})\ndel __os\n"
-                                 f"__g = {{'__name__': 'grader_sentinel'}}\n"
-                                 f"exec(compile(open({str(SENTINEL)!r}).read(), {str(SENTINEL)!r}, "
-                                 f"'exec'), __g)\n__g['install']({str(cfg)!r})\ndel __g")
+            setup = self._hidden(SETUP.format(home=path, sentinel=SENTINEL.read_text(), cfg=cfg))
             if any(o.output_type == "error" for o in setup.outputs):
                 raise RuntimeError("the grader's kernel guard failed to start: "
                                    + "\n".join(o.get("evalue", "") for o in setup.outputs))
@@ -245,8 +252,6 @@ class GuardedExecute(Execute):
                                                f"time limit ({budget:g} s) in this cell"))
 
     def _apply_sentinel(self, tests, result: Path, key: str) -> None:
-        import hashlib
-
         verdicts: dict = {}
         for line in result.read_text(errors="replace").splitlines():
             parts = line.split(" ", 4)
@@ -254,7 +259,8 @@ class GuardedExecute(Execute):
                 continue
             kind, gid, seq, mac = parts[:4]
             body = f"{kind} {gid} {seq}"
-            if hashlib.sha256(bytes.fromhex(key) + body.encode()).hexdigest() != mac:
+            expected = hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected, mac):
                 continue
             detail = parts[4] if len(parts) > 4 else ""
             if kind == "RESTORED":

@@ -166,7 +166,7 @@ def test_typical_mistakes_get_their_diagnosis(graded):
     ("endless", 2), ("exits", 2), ("segfault", 0), ("flood", 3),
     ("patches-matdiff", 0), ("patches-numpy", 0), ("patches-while-checked", 2), ("swallows-errors", 0),
     ("swaps-code", 0),
-    ("edits-tests", 0), ("deletes-tests", 3), ("kills-grader", 0), ("malformed", 0), ("missing", 0),
+    ("edits-tests", 0), ("deletes-tests", 3), ("kills-grader", 2), ("malformed", 0), ("missing", 0),
 ])
 def test_hostile_and_broken_submissions_earn_only_what_they_deserve(graded, student, expected):
     assert _score(graded, student) == expected
@@ -175,7 +175,7 @@ def test_hostile_and_broken_submissions_earn_only_what_they_deserve(graded, stud
 @pytest.mark.parametrize("student, words", [
     ("endless", "time limit"), ("exits", "kernel died"), ("segfault", "kernel died"),
     ("flood", "truncated"), ("patches-while-checked", "modified environment"),
-    ("kills-grader", "grading process was killed"), ("malformed", "not a readable notebook"),
+    ("kills-grader", "kernel died"), ("malformed", "not a readable notebook"),
     ("missing", "missing"), ("deletes-tests", "restored"), ("patches-matdiff", "undid changes"),
     ("swallows-errors", "undid changes"),
 ])
