@@ -30,61 +30,14 @@ import tempfile
 import time
 import traceback
 import zipfile
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from .intake import Task, discover, notebooks_in, safe_extract
 from .paths import COURSE_ID, SOLUTIONS, assignments, use_nbgrader_path
 
 DIAGNOSIS = re.compile(r"\[diagnosis: ([a-z][a-z-]*)\]")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
-IGNORED = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
-
-
-# ---------------------------------------------------------------------------- discovery
-
-@dataclass
-class Task:
-    student: str
-    assignment: str
-    folder: str | None                  # the submitted folder, None when nothing was submitted
-    notebooks: list[str] = field(default_factory=list)   # expected notebook names
-
-
-def _safe_extract(archive: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            target = (dest / info.filename).resolve()
-            if not str(target).startswith(str(dest.resolve()) + os.sep) and target != dest.resolve():
-                raise SystemExit(f"{archive}: refusing the unsafe path {info.filename!r}")
-        zf.extractall(dest)
-    entries = [p for p in dest.iterdir() if p.name not in IGNORED]
-    # a zip of the folder itself: submissions.zip -> submissions/<student>/...
-    if len(entries) == 1 and entries[0].is_dir() and all(
-            c.is_dir() and not any(c.glob("*.ipynb")) for c in entries[0].iterdir()) and not any(
-            g.suffix == ".ipynb" for g in entries[0].glob("*/*")):
-        return entries[0]
-    return dest
-
-
-def discover(root: Path, known: list[str], log) -> list[Task]:
-    """One task per (student, assignment); students missing an assignment get a task too."""
-    students = sorted(p.name for p in root.iterdir()
-                      if p.is_dir() and p.name not in IGNORED and not p.name.startswith("."))
-    seen = set()
-    for s in students:
-        for a in (root / s).iterdir():
-            if a.is_dir() and a.name not in IGNORED and not a.name.startswith("."):
-                if a.name in known:
-                    seen.add(a.name)
-                else:
-                    log(f"{s}/{a.name}: not an assignment in solutions/; skipped")
-    tasks = []
-    for s in students:
-        for a in sorted(seen):
-            folder = root / s / a
-            tasks.append(Task(s, a, str(folder) if folder.is_dir() else None))
-    return tasks
 
 
 # ---------------------------------------------------------------------------- course set-up
@@ -219,6 +172,7 @@ class Worker:
         os.environ.setdefault("PYTHONHASHSEED", "0")
         os.environ.setdefault("MPLBACKEND", "Agg")
         self.info, self.out, self.timeout = info, out, timeout
+        self.max_notebook = int(info.get("max_notebook_mb", 20) * 2**20)
         self.base = Path(tempfile.mkdtemp(prefix="matdiff-grade-"))
         self.templates = {a: {n: nbformat.read(d["path"], as_version=4) for n, d in nbs.items()}
                           for a, nbs in info["assignments"].items()}
@@ -259,20 +213,20 @@ class Worker:
         self.root, self.api = self.slots[self.turn]
         self.turn = 1 - self.turn
         nbs = self.info["assignments"][task.assignment]
-        record = {"student": task.student, "assignment": task.assignment, "problems": [],
+        record = {"student": task.student, "sid": task.sid, "assignment": task.assignment, "problems": [],
                   "cells": {}, "notebooks": {}}
         problems = record["problems"]
         for d in ("submitted", "autograded", "feedback"):
             shutil.rmtree(self.root / d, ignore_errors=True)
         shutil.copyfile(self.info["gradebook"], self.root / "gradebook.db")
-        dest = self.root / "submitted" / task.student / task.assignment
+        dest = self.root / "submitted" / task.sid / task.assignment
         dest.mkdir(parents=True)
         present = {}
         if task.folder is None:
             problems.append("nothing submitted for this assignment")
         else:
-            files = {p.stem: p for p in sorted(Path(task.folder).rglob("*.ipynb"))
-                     if ".ipynb_checkpoints" not in p.parts}
+            files, found = notebooks_in(task.folder)
+            problems.extend(found)
             missing = [n for n in nbs if n not in files]
             spare = [n for n in files if n not in nbs]
             if len(missing) == 1 and len(spare) == 1:
@@ -281,6 +235,11 @@ class Worker:
             for name in nbs:
                 if name not in files:
                     problems.append(f"{name}.ipynb missing from the submission")
+                    continue
+                size = files[name].stat().st_size
+                if size > self.max_notebook:
+                    problems.append(f"{name}.ipynb is too large to grade ({size / 2**20:.1f} MB; "
+                                    f"the limit is {self.max_notebook / 2**20:.0f} MB)")
                     continue
                 try:
                     nb = nbformat.read(files[name], as_version=4)
@@ -300,7 +259,7 @@ class Worker:
             pool=self.pool)
         scores = {}
         if present:
-            result = self.api.autograde(task.assignment, task.student, force=True, create=True)
+            result = self.api.autograde(task.assignment, task.sid, force=True, create=True)
             if not result["success"]:
                 problems.append("internal: nbgrader autograde failed: "
                                 + nbgrader_error(result))
@@ -323,8 +282,8 @@ class Worker:
         task, root, api, present, graded = state
         try:
             if graded:
-                result = api.generate_feedback(task.assignment, task.student, force=True)
-                src = root / "feedback" / task.student / task.assignment
+                result = api.generate_feedback(task.assignment, task.sid, force=True)
+                src = root / "feedback" / task.sid / task.assignment
                 dst = self.out / "feedback" / task.student / task.assignment
                 if result["success"] and src.is_dir():
                     dst.mkdir(parents=True, exist_ok=True)
@@ -337,20 +296,33 @@ class Worker:
             record["problems"].append("internal: feedback failed: " + traceback.format_exc()[-1500:])
 
     def _scores(self, task: Task) -> dict:
-        from nbgrader.api import Gradebook
+        """Scores of the test cells, read from the notebooks the trusted worker executed (never
+        from a database the kernel could have written), each clamped to [0, its points]."""
+        import nbformat
+        from nbgrader.utils import determine_grade
 
-        out = {}
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", COURSE_ID) as gb:
-            sub = gb.find_submission(task.assignment, task.student)
-            for nb in sub.notebooks:
-                for g in nb.grades:
-                    out[(nb.name, g.name)] = float(g.score)
+        points = {(n, gid): pts for n, d in self.info["assignments"][task.assignment].items()
+                  for gid, pts in d["grades"]}
+        out: dict = {}
+        folder = self.root / "autograded" / task.sid / task.assignment
+        for name in self.info["assignments"][task.assignment]:
+            path = folder / f"{name}.ipynb"
+            if not path.exists():
+                continue
+            for cell in nbformat.read(path, as_version=4).cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                key = (name, meta.get("grade_id"))
+                if key not in points or key in out or not meta.get("grade") or meta.get("solution"):
+                    continue
+                cell.metadata.nbgrader["points"] = points[key]
+                score, _ = determine_grade(cell)
+                out[key] = min(max(float(score or 0.0), 0.0), points[key])
         return out
 
     def _diagnose(self, task: Task, record: dict, present: dict) -> None:
         import nbformat
 
-        folder = self.root / "autograded" / task.student / task.assignment
+        folder = self.root / "autograded" / task.sid / task.assignment
         for name in present:
             path = folder / f"{name}.ipynb"
             if not path.exists():
@@ -361,17 +333,31 @@ class Worker:
                 meta = cell.get("metadata", {}).get("nbgrader", {})
                 if not meta.get("grade") or cell.cell_type != "code":
                     continue
+                hidden = bool(HIDDEN.search(cell.source))
                 cell.source = HIDDEN.sub("# (hidden tests: their inputs stay secret)", cell.source)
                 entry = record["cells"].get(f"{name}/{meta['grade_id']}")
                 message = ""
+                kept = []
                 for out in cell.get("outputs", []):
                     if out.get("output_type") == "error":
+                        tags = DIAGNOSIS.findall(str(out.get("evalue", "")))
                         message = f"{out.get('ename')}: {out.get('evalue', '')}"
-                        tags = DIAGNOSIS.findall(out.get("evalue", ""))
+                        if hidden and not tags:
+                            message = (f"{out.get('ename')} (details not shown: they could reveal "
+                                       "the hidden tests' inputs)")
                         if tags and entry and entry[1] < entry[2]:
                             entry[3] = tags[-1]
-                        if out.get("ename") == "AssertionError" and tags:
-                            out["traceback"] = [message]          # the friendly message is enough
+                        if hidden or (out.get("ename") == "AssertionError" and tags):
+                            out["evalue"] = message.split(": ", 1)[-1] if tags else ""
+                            out["traceback"] = [message]      # no hidden lines, no grader frames
+                        kept.append(out)
+                    elif not hidden:
+                        kept.append(out)
+                if hidden and len(kept) < len(cell.get("outputs", [])):
+                    kept.insert(0, nbformat.v4.new_output(
+                        "stream", name="stdout", text="[output printed during the hidden tests is "
+                        "not shown]\n"))
+                cell.outputs = kept
                 if entry:
                     verdict = "passed" if entry[1] >= entry[2] else "not yet"
                     lines.append(f"<li><b>{html.escape(meta['grade_id'])}</b>: {entry[1]:g} / "
@@ -541,6 +527,9 @@ def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log
         inflight = workers[conn][1]
         if kind == "more":
             stats.setdefault("first_ready", time.monotonic())
+            while queue and queue[-1].refused:
+                task = queue.pop()
+                zero(task, task.refused)
             if queue:
                 task = queue.pop()
                 try:
@@ -548,17 +537,17 @@ def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log
                 except OSError:
                     queue.append(task)          # it never reached the worker
                     raise
-                inflight[(task.student, task.assignment)] = task
+                inflight[(task.sid, task.assignment)] = task
                 workers[conn][2] = time.monotonic()
             else:
                 conn.send(None)
         elif kind == "fatal":
             raise SystemExit(f"a grading worker could not start:\n{payload}")
         elif kind == "done":
-            finish(inflight.pop((payload["student"], payload["assignment"])), payload)
+            finish(inflight.pop((payload["sid"], payload["assignment"])), payload)
         elif kind == "failed":
             fatal += 1
-            task = inflight.pop((payload[0]["student"], payload[0]["assignment"]))
+            task = inflight.pop((payload[0]["sid"], payload[0]["assignment"]))
             zero(task, "internal: grading failed: " + payload[1][-1500:])
 
     for _ in range(max(1, min(jobs, len(tasks)))):
@@ -593,13 +582,23 @@ def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log
             conn.close()
             del workers[conn]
             if inflight:
-                # the newest submission was running when the worker died: it is the cause;
-                # an older one (its feedback being written) is innocent and graded again
-                *innocent, culprit = inflight.values()
+                # A learner's code cannot reach its worker (it runs in a sandbox), so a worker
+                # that died was killed from outside (an administrator, the OOM killer): its
+                # submissions are graded again by a new worker; one that takes down two workers
+                # is reported, without blaming the learner.
+                *innocent, current = inflight.values()
                 queue.extend(reversed(innocent))
-                zero(culprit, f"grading stopped after {hang_limit:.0f} s" if hung else
-                     "the grading process was killed while running this submission "
-                     "(the notebook's code killed it)")
+                current.tries += 1
+                if hung:
+                    zero(current, f"grading stopped after {hang_limit:.0f} s (the grader hung)")
+                elif current.tries < 2:
+                    log(f"{current.student}/{current.assignment}: its grading worker was killed "
+                        f"from outside (exit code {proc.exitcode}); grading it again")
+                    queue.append(current)
+                else:
+                    zero(current, "internal: the grading worker was killed from outside twice "
+                         f"while grading this submission (exit code {proc.exitcode}); not graded: "
+                         "grade it again")
             if queue and len(workers) < max(1, jobs):
                 spawn()
     if fatal:
@@ -607,21 +606,38 @@ def run(tasks: list[Task], info: dict, out: Path, jobs: int, timeout: float, log
     return records
 
 
+def cell(value) -> str:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab or carriage
+    return) gets a leading apostrophe."""
+    text = value if isinstance(value, str) else f"{value:g}"
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class _Writer:
+    def __init__(self, fh):
+        self.w = csv.writer(fh)
+
+    def writerow(self, row) -> None:
+        self.w.writerow([cell(v) for v in row])
+
+
 def write_outputs(records: list[dict], out: Path) -> None:
     records = sorted(records, key=lambda r: (r["student"], r["assignment"]))
     with open(out / "grades.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = _Writer(fh)
         w.writerow(["student", "assignment", "score", "max_score"])
         for r in records:
-            w.writerow([r["student"], r["assignment"], f"{r['score']:g}", f"{r['max_score']:g}"])
+            w.writerow([r["student"], r["assignment"], r["score"], r["max_score"]])
     with open(out / "exercises.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = _Writer(fh)
         w.writerow(["student", "assignment", "grade_id", "score", "max_score", "diagnosis"])
         for r in records:
             for gid, score, points, diagnosis in r["cells"].values():
-                w.writerow([r["student"], r["assignment"], gid, f"{score:g}", f"{points:g}", diagnosis])
+                w.writerow([r["student"], r["assignment"], gid, score, points, diagnosis])
     with open(out / "problems.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = _Writer(fh)
         w.writerow(["student", "assignment", "problem"])
         for r in records:
             for p in r["problems"]:
@@ -629,7 +645,8 @@ def write_outputs(records: list[dict], out: Path) -> None:
 
 
 def main(submissions: str | Path, out: str | Path, jobs: int | None = None, timeout: float = 120,
-         solutions: Path = SOLUTIONS, sandbox: bool = True, limits=None) -> int:
+         solutions: Path = SOLUTIONS, sandbox: bool = True, limits=None,
+         max_notebook_mb: float = 20, max_unzipped_mb: int = 2048) -> int:
     from .sandbox import Limits, Sandbox, SandboxUnavailable
 
     limits = (limits or Limits()) if sandbox else None
@@ -656,7 +673,7 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None, time
         tmp = Path(tmp).resolve()
         if submissions.is_file() and zipfile.is_zipfile(submissions):
             (tmp / "unzipped").mkdir()
-            root = _safe_extract(submissions, tmp / "unzipped")
+            root = safe_extract(submissions, tmp / "unzipped", max_unzipped_mb << 20, log)
         elif submissions.is_dir():
             root = submissions
         else:
@@ -669,6 +686,7 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None, time
         names = sorted({t.assignment for t in tasks})
         t0 = time.monotonic()
         info = prepare(solutions, names, tmp, timeout)
+        info["max_notebook_mb"] = max_notebook_mb
         log(f"prepared {', '.join(names)} in {time.monotonic() - t0:.1f} s; grading {len(tasks)} "
             f"submission(s) with {jobs} job(s), {timeout:g} s per notebook")
         t1, stats = time.monotonic(), {}

@@ -204,6 +204,11 @@ class GuardedExecute(Execute):
         with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+            if getattr(self.km, "uid", None) is not None:
+                # its sockets are bound: from now on the kernel may write only the files that
+                # exist (the guard's result file), not create any in this host folder
+                os.chown(self.km.ipc, 0, 0)
+                os.chmod(self.km.ipc, 0o755)
             setup = self._hidden(SETUP.format(home=path, sentinel=SENTINEL.read_text(), cfg=cfg))
             if any(o.output_type == "error" for o in setup.outputs):
                 raise RuntimeError("the grader's kernel guard failed to start: "
