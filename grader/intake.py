@@ -61,7 +61,7 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int, log) -> Path:
                 why = "a path with '..'"
             elif stat.S_ISLNK(mode):
                 why = "a symbolic link"
-            elif mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and not info.is_dir():
+            elif stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 why = "not a regular file"
             elif info.flag_bits & 0x1:
                 why = "encrypted"

@@ -13,6 +13,7 @@ The worker hands per-submission context through ``CONTEXT`` (one submission at a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -72,6 +73,11 @@ def stage_submission(src: Path, stage: Path, limit: int) -> None:
                 return
             (stage / rel).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, stage / rel / name)
+
+
+def _alive(km) -> bool:
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return process is not None and process.poll() is None
 
 
 def _meta(cell) -> dict:
@@ -165,7 +171,7 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient import NotebookClient
 
-        from .sandbox import KernelPool
+        from .sandbox import KernelPool, Watchdog
 
         pool = CONTEXT.get("pool")
         if km is None and pool is not None:
@@ -188,7 +194,12 @@ class GuardedExecute(Execute):
                               "bindings": CONTEXT.get("bindings", [])})
             tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")
                      and not _meta(c).get("solution")]
-            self._run(nb, deadline, budget, cfg, km.home, tests)
+            with Watchdog(km.provisioner.process.pid, km.sandbox.limits.memory_mb << 20) \
+                    if km.sandbox is not None else contextlib.nullcontext() as dog:
+                self._run(nb, deadline, budget, cfg, km.home, tests)
+            if dog is not None and dog.exceeded:
+                _problem(f"the notebook's processes used more than {km.sandbox.limits.memory_mb} MB "
+                         "of memory together; the grader stopped them")
             self.set_widgets_metadata()
             self._apply_sentinel(tests, result, key)
         finally:
@@ -200,7 +211,7 @@ class GuardedExecute(Execute):
     def _run(self, nb, deadline, budget, cfg: str, path: str, tests):
         import subprocess
 
-        dead = timed_out = False
+        dead = timed_out = flooded = False
         with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
@@ -209,6 +220,7 @@ class GuardedExecute(Execute):
                 # exist (the guard's result file), not create any in this host folder
                 os.chown(self.km.ipc, 0, 0)
                 os.chmod(self.km.ipc, 0o755)
+            dropped = self._watch_iopub()
             setup = self._hidden(SETUP.format(home=path, sentinel=SENTINEL.read_text(), cfg=cfg))
             if any(o.output_type == "error" for o in setup.outputs):
                 raise RuntimeError("the grader's kernel guard failed to start: "
@@ -216,8 +228,9 @@ class GuardedExecute(Execute):
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
                     continue
-                if dead or timed_out:
-                    why = "the kernel died" if dead else "the notebook ran out of time"
+                if dead or timed_out or flooded:
+                    why = ("the kernel died" if dead else "the notebook ran out of time" if timed_out
+                           else "its output was too large")
                     cell.outputs = [_error("NotRun", f"not run: {why} in an earlier cell")]
                     continue
                 remaining = deadline - time.monotonic()
@@ -247,14 +260,49 @@ class GuardedExecute(Execute):
                                                "this cell (it exited or crashed)"))
                 finally:
                     cell.source = original
-                if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
-                       for o in cell.outputs):
+                if not dead and dropped() and _alive(self.km):
+                    flooded = True
+                    limit = getattr(getattr(self.km, "sandbox", None), "limits", None)
+                    size = f"{limit.output_mb} MB" if limit else "the limit"
+                    _problem(f"cell {index + 1} sent an output larger than {size}; the grader "
+                             "dropped it and stopped the notebook there")
+                    cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+                    cell.outputs.append(_error("OutputTooLarge", f"stopped: this cell's output was "
+                                               f"larger than {size}"))
+                elif any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
+                         for o in cell.outputs):
                     timed_out = True
                     _problem(f"cell {index + 1} ran past the time limit ({budget:g} s per notebook) "
                              "and was stopped; the rest of the notebook was not run")
                     cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
                     cell.outputs.append(_error("TimeoutError", f"stopped: the notebook used up its "
                                                f"time limit ({budget:g} s) in this cell"))
+            dropped.close()
+
+    def _watch_iopub(self):
+        """A function telling whether the output channel was cut since the last call: zmq
+        drops the connection when a message is above MAXMSGSIZE (the sandbox's output cap)."""
+        import zmq
+        from zmq.utils.monitor import recv_monitor_message
+
+        sock = self.kc.iopub_channel.socket
+        address = f"inproc://iopub-monitor-{secrets.token_hex(6)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        monitor = zmq.Context.shadow(sock.context.underlying).socket(zmq.PAIR)
+        monitor.connect(address)
+
+        def dropped() -> bool:
+            cut = False
+            while monitor.poll(0):
+                cut |= recv_monitor_message(monitor)["event"] == zmq.EVENT_DISCONNECTED
+            return cut
+
+        def close() -> None:
+            sock.disable_monitor()
+            monitor.close(linger=0)
+
+        dropped.close = close
+        return dropped
 
     def _apply_sentinel(self, tests, result: Path, key: str) -> None:
         verdicts: dict = {}

@@ -332,3 +332,86 @@ class KernelPool:
         if self.ready is not None:
             self.destroy(self.ready)
             self.ready = None
+
+
+# ---------------------------------------------------------------------- memory watchdog
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (host PIDs)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size: pages shared by forked processes counted once in all."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return _rss(pid)
+
+
+class Watchdog:
+    """Kills a sandbox whose processes together hold more than ``limit`` bytes of memory.
+
+    The address-space limit is per process; without a cgroup (often unavailable in
+    containers) this thread is what bounds a submission that forks many big processes."""
+
+    def __init__(self, pid: int, limit: int, interval: float = 0.2):
+        import threading
+
+        self.pid, self.limit, self.interval = pid, limit, interval
+        self.exceeded = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="sandbox-watchdog")
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import signal
+
+        while not self._stop.wait(self.interval):
+            tree = _tree(self.pid)
+            total = sum(_rss(p) for p in tree[1:])
+            if total > self.limit:              # RSS counts shared pages again in every fork
+                total = sum(_pss(p) for p in tree[1:])
+            if total > self.limit:
+                self.exceeded = total
+                for p in tree:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return
