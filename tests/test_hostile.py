@@ -237,3 +237,83 @@ def test_a_hostile_zip(attacked, tmp_path):
     for words in ("'..'", "absolute path", "symbolic link", "zip bomb"):
         assert words in log
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def _sandbox_kernels() -> list[tuple[int, int]]:
+    """(pid, parent pid) of every outer bwrap started by a grader on this machine."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            ppid = int(open(f"/proc/{pid}/stat", "rb").read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if cmd and cmd[0].endswith(b"bwrap") and b"--hostname" in cmd and b"ipykernel_launcher" in cmd:
+            out.append((int(pid), ppid))
+    return out
+
+
+def _slow_class(attacked, tmp_path, seconds: int) -> Path:
+    subs = tmp_path / "subs"
+    nb = json.loads((attacked["subs"] / "honest-a" / "demo" / "demo.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "grad_square":
+            cell["source"] += f"\nimport time\ntime.sleep({seconds})"
+    (subs / "slow" / "demo").mkdir(parents=True)
+    (subs / "slow" / "demo" / "demo.ipynb").write_text(json.dumps(nb))
+    return subs
+
+
+def _start(subs: Path, out: Path, solutions: Path):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
+                             "--jobs", "1", "--timeout", "60", "--solutions", str(solutions)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for_kernel(proc, known) -> tuple[int, int]:
+    import time
+
+    for _ in range(600):
+        fresh = [k for k in _sandbox_kernels() if k not in known]
+        # the worker's kernel runs the submission only after the pre-started one exists
+        if fresh:
+            time.sleep(4)
+            return fresh[0]
+        assert proc.poll() is None
+        time.sleep(0.1)
+    raise AssertionError("no sandboxed kernel started")
+
+
+def test_a_worker_killed_from_outside_does_not_blame_the_learner(attacked, tmp_path):
+    import signal
+
+    subs = _slow_class(attacked, tmp_path, 8)
+    out = tmp_path / "out"
+    known = _sandbox_kernels()
+    proc = _start(subs, out, attacked["solutions"])
+    _, worker = _wait_for_kernel(proc, known)
+    os.kill(worker, signal.SIGKILL)                  # an administrator, the OOM killer...
+    assert proc.wait(timeout=300) == 0
+    assert _csv(out / "grades.csv")[0]["score"] == "3"
+    assert "killed from outside" in (out / "autograde.log").read_text()
+
+
+def test_workers_and_sandboxes_die_with_the_main_process(attacked, tmp_path):
+    import signal
+    import time
+
+    subs = _slow_class(attacked, tmp_path, 30)
+    known = _sandbox_kernels()
+    proc = _start(subs, tmp_path / "out", attacked["solutions"])
+    _wait_for_kernel(proc, known)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):
+        left = [k for k in _sandbox_kernels() if k not in known]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert left == []
