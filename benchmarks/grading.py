@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from grader.autograde.course import config_file_text, nbgrader_config  # noqa: E402
 from grader.paths import nbgrader_env  # noqa: E402
 
 
@@ -75,10 +76,8 @@ def main() -> int:
         course.mkdir()
         (course / "source").symlink_to(solutions, target_is_directory=True)
         shutil.copytree(subs, course / "submitted")
-        cfg = (f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
-               f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
-               f"c.ExecutePreprocessor.timeout = {int(args.timeout)}\n")
-        (course / "nbgrader_config.py").write_text(cfg)
+        plain = nbgrader_config(course, log_level=None, notebook_seconds=args.timeout)
+        (course / "nbgrader_config.py").write_text(config_file_text(plain))
         nbg = [str(Path(sys.executable).parent / "nbgrader")]
         t = time.perf_counter()
         subprocess.run(nbg + ["generate_assignment", args.assignment, "--force", "--create"], cwd=course,

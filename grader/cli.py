@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--jobs", type=int, default=None, help="parallel graders (default: the number of cores)")
     ag.add_argument("--timeout", type=float, default=120, help="seconds per notebook (default 120)")
     ag.add_argument("--solutions", default=None, help=argparse.SUPPRESS)
+    ag.add_argument("--gradebook", nargs="?", const="course/gradebook.db", default=None,
+                    metavar="DB", help="also write the grades into this nbgrader gradebook, so the "
+                    "Formgrader shows them (default course/gradebook.db)")
     box = ag.add_argument_group("sandbox (bubblewrap; limits per submission)")
     box.add_argument("--no-sandbox", action="store_true",
                      help="run learners' code with your own rights, without bubblewrap "
@@ -62,16 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "autograde":
         from pathlib import Path
 
-        from .autograde import SOLUTIONS
+        from .autograde import SOLUTIONS, Limits, Settings
         from .autograde import main as autograde
-        from .sandbox import Limits
 
         limits = Limits(memory_mb=args.memory, processes=args.processes, file_mb=args.file_size,
                         scratch_mb=args.scratch, output_mb=args.output_size,
                         cpu_seconds=args.cpu_time or int(2 * args.timeout) + 10)
-        return autograde(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
-                         solutions=Path(args.solutions) if args.solutions else SOLUTIONS,
-                         sandbox=not args.no_sandbox, limits=limits)
+        settings = Settings(notebook_seconds=args.timeout, sandbox=not args.no_sandbox,
+                            limits=limits, gradebook=args.gradebook)
+        return autograde(args.submissions, args.out, jobs=args.jobs, settings=settings,
+                         solutions=Path(args.solutions) if args.solutions else SOLUTIONS)
     if args.command == "report":
         from .report import main as report
 

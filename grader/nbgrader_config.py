@@ -10,18 +10,19 @@ course/ at the repository root, which git ignores.
 """
 
 import os
+import sys
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+from grader.autograde.course import nbgrader_config  # noqa: E402 - needs REPO on sys.path
+
 os.makedirs(os.path.join(REPO, "course"), exist_ok=True)      # sqlite creates files, not folders
-c.CourseDirectory.root = REPO
-c.CourseDirectory.course_id = "matrix-derivatives"
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.submitted_directory = os.path.join("course", "submitted")
-c.CourseDirectory.autograded_directory = os.path.join("course", "autograded")
-c.CourseDirectory.feedback_directory = os.path.join("course", "feedback")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(REPO, "course", "gradebook.db")
-c.Execute.timeout = 120
-c.LimitOutput.max_lines = 1000
+c.merge(nbgrader_config(
+    REPO, source="solutions", release="notebooks", log_level=None, notebook_seconds=120,
+    db=os.path.join(REPO, "course", "gradebook.db"),
+    submitted_directory=os.path.join("course", "submitted"),
+    autograded_directory=os.path.join("course", "autograded"),
+    feedback_directory=os.path.join("course", "feedback")))

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from grader import autograde, sandbox
-from grader.sandbox import Limits, Sandbox, SandboxUnavailable
+from grader import autograde
+from grader.autograde import sandbox
+from grader.autograde.sandbox import Limits, Sandbox, SandboxUnavailable
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap is Linux")
 

@@ -13,23 +13,11 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .records import Task
+
 IGNORED = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", ".git", "Thumbs.db"}
-
-
-@dataclass
-class Task:
-    """One learner's submission of one assignment."""
-
-    student: str                        # display name (printable; non-UTF-8 bytes escaped)
-    assignment: str
-    folder: str | None                  # the submitted folder; None when nothing usable
-    sid: str = ""                       # the id nbgrader sees (safe ASCII), set by discover
-    refused: str = ""                   # why the folder was not graded (e.g. a symbolic link)
-    tries: int = 0                      # how many workers died while grading it
-    notebooks: list[str] = field(default_factory=list)
 
 
 def display_name(name: str) -> str:
