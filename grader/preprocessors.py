@@ -4,8 +4,9 @@
   version's skeleton, so deleted, moved, duplicated or re-labelled locked and test cells come
   back from the source; the student's answer cells (matched by grade id) and free cells are kept.
 
-It reads the student versions from ``resources["grading"]`` (a ``GradingContext``, see
-grader/autograde/execute.py, put there by the grading worker) and reports there too.
+It reads the student versions from the submission's ``GradingContext`` (``context_for`` in
+grader/autograde/execute.py: put in ``resources`` by the grading worker, or built from
+nbgrader's own application) and reports problems there too.
 The sandboxed execution, ``GuardedExecute``, lives in grader/autograde/execute.py.
 """
 
@@ -16,6 +17,8 @@ import secrets
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .autograde.execute import context_for
+
 
 def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
@@ -25,7 +28,8 @@ class Normalize(NbGraderPreprocessor):
     """Put the submission back on the student version's skeleton."""
 
     def preprocess(self, nb, resources):
-        template = resources["grading"].templates[resources["unique_key"]]
+        grading = context_for(self, resources)
+        template = grading.templates[resources["unique_key"]]
         known = {_meta(c).get("grade_id"): c for c in template.cells if _meta(c).get("grade_id")}
         answers: dict = {}
         followers: dict = {None: []}
@@ -57,7 +61,7 @@ class Normalize(NbGraderPreprocessor):
                 cells.append(copy.deepcopy(tcell))
             cells.extend(followers.get(gid, []))
         if restored:
-            resources["grading"].problem(
+            grading.problem(
                 f"{resources['unique_key']}.ipynb: restored {len(restored)} deleted or altered "
                 f"locked/test cell(s) from the source ({', '.join(restored[:6])})")
         seen = set()

@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +49,12 @@ class GradingContext:
     pool: KernelPool
     imports: list[str] = field(default_factory=list)
     bindings: list[list] = field(default_factory=list)
+    log: object = None                          # also report problems here (nbgrader's own runs)
 
     def problem(self, text: str) -> None:
         self.record.problem(text)
+        if self.log is not None:
+            self.log.warning("%s/%s: %s", self.record.student, self.record.assignment, text)
 
     def __deepcopy__(self, memo):
         return self             # nbconvert copies resources: this is a handle, not data
@@ -104,6 +108,45 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+_POOLS: dict = {}               # nbgrader's own runs: one kernel pool per release folder
+
+
+def context_for(preprocessor, resources: dict) -> GradingContext:
+    """The submission's context: ``resources["grading"]`` when the grader's worker runs
+    nbgrader, else built from nbgrader's own application (the Formgrader's Autograde button,
+    `nbgrader autograde`): the student versions from its release folder, default settings and
+    limits, a sandboxed kernel pool of this process; problems go to nbgrader's log."""
+    if "grading" in resources:
+        return resources["grading"]
+    from .course import scan_imports
+
+    app = preprocessor.parent.parent            # preprocessor -> exporter -> nbgrader converter
+    coursedir = app.coursedir
+    info = resources["nbgrader"]
+    release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+    templates = {p.stem: nbformat.read(p, as_version=4) for p in sorted(release.glob("*.ipynb"))}
+    imports, bindings = [], []
+    for nb in templates.values():
+        found = scan_imports(nb)
+        imports += found[0]
+        bindings += found[1]
+    settings = Settings(notebook_seconds=float(getattr(preprocessor, "timeout", None) or 120))
+    pool = _POOLS.get(str(release))
+    if pool is None and isinstance(preprocessor, Execute):
+        from .sandbox import Sandbox
+
+        sandbox = Sandbox(settings.limits, course=release.parent,
+                          modules=("numpy", "matdiff", "ipykernel", *imports))
+        sandbox.check()
+        pool = _POOLS[str(release)] = KernelPool(
+            sandbox, Path(tempfile.mkdtemp(prefix="matdiff-nbgrader-")),
+            sorted({"numpy", "matdiff", *imports}), keep_ready=False)
+    record = Record(info["student"], info["assignment"])
+    resources["grading"] = context = GradingContext(
+        record, templates, settings, pool, sorted(set(imports)), bindings, log=preprocessor.log)
+    return context
+
+
 def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"{ename}: {evalue}"])
@@ -141,7 +184,7 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient import NotebookClient
 
-        self.grading = grading = resources["grading"]
+        self.grading = grading = context_for(self, resources)
         pool = grading.pool
         if km is None:
             km = pool.take()

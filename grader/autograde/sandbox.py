@@ -295,8 +295,10 @@ class KernelPool:
     """Keeps one sandboxed kernel booting in the background, so the next notebook does not
     wait for it. A kernel serves one notebook only; then it and its folders are destroyed."""
 
-    def __init__(self, sandbox: Sandbox | None, workdir: Path, preload: list[str]):
+    def __init__(self, sandbox: Sandbox | None, workdir: Path, preload: list[str],
+                 keep_ready: bool = True):
         self.sandbox, self.workdir, self.preload = sandbox, Path(workdir), preload
+        self.keep_ready = keep_ready        # False: start a kernel when asked, none in between
         self.ready = None
 
     def _start(self):
@@ -311,7 +313,7 @@ class KernelPool:
         return km if km is not None else self._start()
 
     def prewarm(self) -> None:
-        if self.ready is None:
+        if self.ready is None and self.keep_ready:
             self.ready = self._start()
 
     @staticmethod

@@ -224,6 +224,13 @@ class Worker:
                                    internal=True)
             feedback.placeholders(self.out, record, self.info.assignments[task.assignment],
                                   graded.present)
+            if self.settings.gradebook:          # for the gradebook export (the Formgrader)
+                for kind in ("autograded", "submitted"):
+                    src = slot.root / kind / task.sid / task.assignment
+                    if src.is_dir():
+                        dst = self.out / kind / task.student / task.assignment
+                        shutil.rmtree(dst, ignore_errors=True)
+                        shutil.copytree(src, dst)
         except Exception:
             record.problem("feedback failed: " + traceback.format_exc()[-1500:], internal=True)
 
