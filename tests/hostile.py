@@ -232,6 +232,15 @@ HONEST = ["honest-a", ".dot-name", "with space", "ünïcødé", b"caf\xe9-latin1
           "-2+3", "zz-honest"]
 
 
+def demo(tmp: Path, repo: Path) -> tuple[Path, dict]:
+    """The fixture assignment's solutions folder and its student version (released into tmp)."""
+    from grader.release import generate
+
+    solutions = repo / "tests" / "fixtures" / "course" / "solutions"
+    generate(solutions, tmp / "release", ["demo"])
+    return solutions, json.loads((tmp / "release" / "demo" / "demo.ipynb").read_text())
+
+
 def _set(nb: dict, gid: str, source: str) -> None:
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == gid:

@@ -21,7 +21,6 @@ import hostile
 import pytest
 
 from grader import autograde
-from grader.release import generate
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 20
@@ -107,9 +106,7 @@ def _host_ip() -> str:
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory, repo):
     tmp = tmp_path_factory.mktemp("hostile")
-    solutions = repo / "tests" / "fixtures" / "course" / "solutions"
-    generate(solutions, tmp / "release", ["demo"])
-    student = json.loads((tmp / "release" / "demo" / "demo.ipynb").read_text())
+    solutions, student = hostile.demo(tmp, repo)
     subs, out = tmp / "submissions", tmp / "out"
     listeners = [Listener("127.0.0.1")]
     host_ip = _host_ip()

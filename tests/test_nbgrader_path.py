@@ -15,7 +15,6 @@ import pytest
 
 from grader import autograde
 from grader.paths import COURSE_ID, nbgrader_env
-from grader.release import generate
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +29,7 @@ def _scores(db) -> dict:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, repo):
     tmp = tmp_path_factory.mktemp("nbgrader-path")
-    solutions = repo / "tests" / "fixtures" / "course" / "solutions"
-    generate(solutions, tmp / "release", ["demo"])
-    student = json.loads((tmp / "release" / "demo" / "demo.ipynb").read_text())
+    solutions, student = hostile.demo(tmp, repo)
     code = hostile.TECHNIQUES["read-solutions"][1].format(solutions=repr(str(solutions)))
     wrong = json.loads(json.dumps(student))
     hostile._set(wrong, "grad_square", hostile.WRONG + hostile.STEAL + code)
