@@ -68,6 +68,10 @@ def annotate(folder: Path, record: Record, present: list[str]) -> None:
                 if hidden and not tag:
                     message = (f"{out.get('ename')} (details not shown: they could reveal the "
                                "hidden tests' inputs)")
+                elif hidden and tag == "error":     # the learner's own exception: it may quote them
+                    message = (f"{out.get('ename')}: your function raised an error (details not "
+                               "shown: they could reveal the hidden tests' inputs). [diagnosis: "
+                               "error]")
                 if result is not None:
                     result.message = message
                     if tag and not result.passed:
