@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--gradebook", nargs="?", const="course/gradebook.db", default=None,
                     metavar="DB", help="also write the grades into this nbgrader gradebook, so the "
                     "Formgrader shows them (default course/gradebook.db)")
+    ag.add_argument("--max-notebook", type=float, default=20, metavar="MB",
+                    help="a bigger notebook is reported, not graded (default 20)")
+    ag.add_argument("--max-unzipped", type=int, default=2048, metavar="MB",
+                    help="a .zip of submissions unpacks to at most this (default 2048)")
     box = ag.add_argument_group("sandbox (bubblewrap; limits per submission)")
     box.add_argument("--no-sandbox", action="store_true",
                      help="run learners' code with your own rights, without bubblewrap "
@@ -72,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                         scratch_mb=args.scratch, output_mb=args.output_size,
                         cpu_seconds=args.cpu_time or int(2 * args.timeout) + 10)
         settings = Settings(notebook_seconds=args.timeout, sandbox=not args.no_sandbox,
-                            limits=limits, gradebook=args.gradebook)
+                            limits=limits, gradebook=args.gradebook,
+                            max_notebook_mb=args.max_notebook, max_unzipped_mb=args.max_unzipped)
         return autograde(args.submissions, args.out, jobs=args.jobs, settings=settings,
                          solutions=Path(args.solutions) if args.solutions else SOLUTIONS)
     if args.command == "report":
