@@ -5,7 +5,8 @@
 For N copies of a complete submission of one assignment it times
   * the floor: nbclient executing the same (restored) notebook, one after another;
   * plain `nbgrader autograde` (the CLI, one process for the class, sequential);
-  * `python -m grader autograde --jobs 1` and `--jobs 2`.
+  * `python -m grader autograde --jobs 1 --no-sandbox`, `--jobs 1` and `--jobs 2` (every
+    submission's kernel in a bubblewrap sandbox).
 Set-up (generating the assignment, which creates a gradebook) is timed separately.
 Prints a Markdown table (paste into benchmarks/README.md, "Grading throughput").
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from grader.autograde.course import config_file_text, nbgrader_config  # noqa: E402
 from grader.paths import nbgrader_env  # noqa: E402
 
 
@@ -75,10 +77,8 @@ def main() -> int:
         course.mkdir()
         (course / "source").symlink_to(solutions, target_is_directory=True)
         shutil.copytree(subs, course / "submitted")
-        cfg = (f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
-               f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
-               f"c.ExecutePreprocessor.timeout = {int(args.timeout)}\n")
-        (course / "nbgrader_config.py").write_text(cfg)
+        plain = nbgrader_config(course, log_level=None, notebook_seconds=args.timeout)
+        (course / "nbgrader_config.py").write_text(config_file_text(plain))
         nbg = [str(Path(sys.executable).parent / "nbgrader")]
         t = time.perf_counter()
         subprocess.run(nbg + ["generate_assignment", args.assignment, "--force", "--create"], cwd=course,
@@ -90,13 +90,15 @@ def main() -> int:
         rows["plain `nbgrader autograde` (no feedback)"] = time.perf_counter() - t
         cpus["plain `nbgrader autograde` (no feedback)"] = cpu() - c
 
-        for jobs in (1, 2):
-            out = tmp / f"out{jobs}"
+        for jobs, sandbox in ((1, False), (1, True), (2, True)):
+            out = tmp / f"out{jobs}{sandbox}"
             c = cpu()
             subprocess.run([sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
                             "--jobs", str(jobs), "--timeout", str(args.timeout), "--solutions",
-                            str(solutions)], cwd=REPO, env=env, check=True, capture_output=True)
-            name = f"`python -m grader autograde --jobs {jobs}` (with feedback)"
+                            str(solutions)] + ([] if sandbox else ["--no-sandbox"]),
+                           cwd=REPO, env=env, check=True, capture_output=True)
+            name = (f"`python -m grader autograde --jobs {jobs}"
+                    + ("`, sandboxed" if sandbox else " --no-sandbox`") + " (with feedback)")
             run = json.loads((out / "run.json").read_text())
             rows[name] = run["seconds"]
             startups[name] = run["worker_startup"]
@@ -113,9 +115,13 @@ def main() -> int:
             steady = sec - startups.get(name, 0.0)
             print(f"| {name} | {sec:.1f} | {sec / args.n:.2f} | {sec / floor:.2f}x | "
                   f"{steady / args.n:.2f} | {steady / floor:.2f}x | {cpus[name] / args.n:.2f} |")
-        j1 = rows["`python -m grader autograde --jobs 1` (with feedback)"]
-        j2 = rows["`python -m grader autograde --jobs 2` (with feedback)"]
-        print(f"\n--jobs 2 speed-up over --jobs 1: {j1 / j2:.2f}x; over the sequential floor: "
+        j1 = rows["`python -m grader autograde --jobs 1`, sandboxed (with feedback)"]
+        j2 = rows["`python -m grader autograde --jobs 2`, sandboxed (with feedback)"]
+        bare = rows["`python -m grader autograde --jobs 1 --no-sandbox` (with feedback)"]
+        print(f"\nsandbox cost (--jobs 1): {j1 / bare:.2f}x the unsandboxed run, "
+              f"{(j1 - bare) / args.n:+.3f} s per submission; sandboxed --jobs 1 per submission "
+              f"vs the floor: {j1 / floor:.2f}x")
+        print(f"--jobs 2 speed-up over --jobs 1: {j1 / j2:.2f}x; over the sequential floor: "
               f"{floor / j2:.2f}x; over plain nbgrader: "
               f"{rows['plain `nbgrader autograde` (no feedback)'] / j2:.2f}x")
         load = os.getloadavg()

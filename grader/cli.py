@@ -28,6 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--jobs", type=int, default=None, help="parallel graders (default: the number of cores)")
     ag.add_argument("--timeout", type=float, default=120, help="seconds per notebook (default 120)")
     ag.add_argument("--solutions", default=None, help=argparse.SUPPRESS)
+    ag.add_argument("--gradebook", nargs="?", const="course/gradebook.db", default=None,
+                    metavar="DB", help="also write the grades into this nbgrader gradebook, so the "
+                    "Formgrader shows them (default course/gradebook.db)")
+    ag.add_argument("--max-notebook", type=float, default=20, metavar="MB",
+                    help="a bigger notebook is reported, not graded (default 20)")
+    ag.add_argument("--max-unzipped", type=int, default=2048, metavar="MB",
+                    help="a .zip of submissions unpacks to at most this (default 2048)")
+    box = ag.add_argument_group("sandbox (bubblewrap; limits per submission)")
+    box.add_argument("--no-sandbox", action="store_true",
+                     help="run learners' code with your own rights, without bubblewrap "
+                          "(only for code you trust)")
+    box.add_argument("--memory", type=int, default=2048, metavar="MB",
+                     help="address space per process (default 2048)")
+    box.add_argument("--cpu-time", type=int, default=None, metavar="S",
+                     help="CPU seconds per process (default: 2 x --timeout)")
+    box.add_argument("--processes", type=int, default=64, metavar="N",
+                     help="processes and threads per submission (default 64)")
+    box.add_argument("--file-size", type=int, default=64, metavar="MB",
+                     help="largest file a submission may write (default 64)")
+    box.add_argument("--scratch", type=int, default=256, metavar="MB",
+                     help="size of its private working folder (default 256)")
+    box.add_argument("--output-size", type=int, default=8, metavar="MB",
+                     help="largest single output message read from a kernel (default 8)")
 
     rp = sub.add_parser("report", help="summarise a graded class (pass rates, diagnoses, histogram)")
     rp.add_argument("out", help="the --out folder of `autograde`")
@@ -48,10 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "autograde":
         from pathlib import Path
 
-        from .autograde import SOLUTIONS
+        from .autograde import SOLUTIONS, Limits, Settings
         from .autograde import main as autograde
 
-        return autograde(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
+        limits = Limits(memory_mb=args.memory, processes=args.processes, file_mb=args.file_size,
+                        scratch_mb=args.scratch, output_mb=args.output_size,
+                        cpu_seconds=args.cpu_time or int(2 * args.timeout) + 10)
+        settings = Settings(notebook_seconds=args.timeout, sandbox=not args.no_sandbox,
+                            limits=limits, gradebook=args.gradebook,
+                            max_notebook_mb=args.max_notebook, max_unzipped_mb=args.max_unzipped)
+        return autograde(args.submissions, args.out, jobs=args.jobs, settings=settings,
                          solutions=Path(args.solutions) if args.solutions else SOLUTIONS)
     if args.command == "report":
         from .report import main as report

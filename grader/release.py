@@ -24,18 +24,14 @@ def generate(solutions: Path, out: Path, names: list[str]) -> None:
     start-up for all assignments.
     """
     from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
+
+    from .autograde.course import nbgrader_config
 
     use_nbgrader_path()
     with tempfile.TemporaryDirectory(prefix="matdiff-release-") as tmp:
         root = Path(tmp)
         (root / "source").symlink_to(solutions.resolve(), target_is_directory=True)
-        config = Config()
-        config.CourseDirectory.root = str(root)
-        config.CourseDirectory.source_directory = "source"
-        config.CourseDirectory.release_directory = "release"
-        config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-        config.Application.log_level = "WARN"
+        config = nbgrader_config(root, log_level="WARN")
         api = NbGraderAPI(config=config)
         for name in names:
             result = api.generate_assignment(name, force=True, create=True)

@@ -25,7 +25,8 @@ def _read(path: Path) -> list[dict]:
 def summarise(out: Path) -> dict:
     grades, exercises = _read(out / "grades.csv"), _read(out / "exercises.csv")
     problems = _read(out / "problems.csv")
-    per_ex: dict = defaultdict(lambda: {"n": 0, "passed": 0, "diagnoses": Counter(), "no_check": 0})
+    per_ex: dict = defaultdict(lambda: {"n": 0, "passed": 0, "diagnoses": Counter(),
+                                        "misconceptions": Counter(), "no_check": 0})
     for row in exercises:
         e = per_ex[(row["assignment"], row["grade_id"])]
         e["n"] += 1
@@ -33,6 +34,8 @@ def summarise(out: Path) -> dict:
             e["passed"] += 1
         elif row["diagnosis"]:
             e["diagnoses"][row["diagnosis"]] += 1
+            if row.get("misconception"):
+                e["misconceptions"][row["misconception"]] += 1
         else:
             e["no_check"] += 1
     scores: dict = defaultdict(list)
@@ -76,15 +79,19 @@ def _rows(summary: dict) -> list[list[str]]:
         common = ", ".join(f"{tag} ({k})" for tag, k in e["diagnoses"].most_common(3))
         if e["no_check"]:
             common = (common + ", " if common else "") + f"no check ran ({e['no_check']})"
-        rows.append([assignment, gid, f"{e['passed']}/{e['n']}", f"{rate:.0%}", common or "-"])
+        known = "; ".join(f"{name} ({k})" for name, k in e["misconceptions"].most_common(3))
+        rows.append([assignment, gid, f"{e['passed']}/{e['n']}", f"{rate:.0%}", common or "-",
+                     known or "-"])
     return rows
 
 
-HEAD = ["assignment", "exercise", "passed", "pass rate", "most common diagnoses"]
+HEAD = ["assignment", "exercise", "passed", "pass rate", "most common diagnoses",
+        "most common known mistakes"]
 MEANINGS = ("Diagnoses: `transpose` (the other layout or the transpose), `sign`, `scale` (a constant "
             "factor, e.g. a missing 2 or a mean for a sum), `shape`, `missing-sum` (broadcast not "
             "summed), `upstream-ignored` (G treated as ones), `not-finite`, `not-array`, "
-            "`not-answered`, `wrong-values` (none of these). \"No check ran\": the test cell failed "
+            "`not-answered`, `misconception` (one of the exercise's known mistakes, named in the last "
+            "column), `wrong-values` (none of these). \"No check ran\": the test cell failed "
             "before checking (an error, a time-out, a missing answer).")
 
 

@@ -1,8 +1,8 @@
 """Kernel-side guard of `python -m grader autograde` (runs inside the student's kernel).
 
-The autograder executes this file in a hidden first cell, before any student code, with
-``install(config_path)``. It makes a passing test something a submission cannot fake by
-editing its answer cells:
+The autograder sends this file's source in a hidden first cell, before any student code, and
+calls ``install(config)`` (the key, the result file, the trusted modules, as JSON). It makes a
+passing test something a submission cannot fake by editing its answer cells:
 
 * It imports the trusted modules (numpy, matdiff, and whatever the assignment's locked and
   test cells import) and snapshots them: module namespaces, the classes and functions in
@@ -33,18 +33,18 @@ the only complete answer.
 """
 
 
-def install(config_path):  # noqa: C901 - one closure on purpose: nothing escapes it
+def install(cfg):  # noqa: C901 - one closure on purpose: nothing escapes it
     import _thread
     import hashlib
+    import hmac
     import importlib
     import json
     import os
     import sys
     import types
 
-    with open(config_path) as fh:
-        cfg = json.load(fh)
-    os.unlink(config_path)
+    if type(cfg) is str:
+        cfg = json.loads(cfg)
 
     for name in cfg["imports"]:
         try:
@@ -62,7 +62,7 @@ def install(config_path):  # noqa: C901 - one closure on purpose: nothing escape
     FunctionType, ModuleType = types.FunctionType, types.ModuleType
     CodeType = types.CodeType
     getframe, get_ident = sys._getframe, _thread.get_ident
-    sha256, os_write = hashlib.sha256, os.write
+    hmac_new, sha256, os_write = hmac.new, hashlib.sha256, os.write
     sys_modules = sys.modules
     MISSING = object()
     SCALARS = (int, float, complex, bool, str, bytes, tuple, frozenset, type(None))
@@ -333,7 +333,7 @@ def install(config_path):  # noqa: C901 - one closure on purpose: nothing escape
     def emit(kind, grade_id, detail=""):
         state["seq"] += 1
         body = kind + " " + grade_id + " " + str_(state["seq"])
-        mac = sha256(key + body.encode()).hexdigest()
+        mac = hmac_new(key, body.encode(), sha256).hexdigest()
         line = body + " " + mac + " " + detail.replace("\n", " ") + "\n"
         os_write(out_fd, line.encode())
 

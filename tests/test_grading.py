@@ -80,6 +80,9 @@ def _class(student: dict) -> dict[str, object]:
                          "matdiff.check_gradient.__code__ = (lambda *a, **k: None).__code__\n"
                          "    except Exception:\n        pass\n    return x"),
         "kills-grader": nb(SQUARE, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
+        "prints-inputs": nb("def grad_square(x):\n    if x.shape == (4, 2):\n"
+                            "        print('INPUT', x.tolist())\n"
+                            "        raise ValueError(f'bad {x.tolist()}')\n    return 2 * x", CUBE),
         "malformed": b'{"cells": [ this is not json',
         "missing": None,
     }
@@ -166,7 +169,8 @@ def test_typical_mistakes_get_their_diagnosis(graded):
     ("endless", 2), ("exits", 2), ("segfault", 0), ("flood", 3),
     ("patches-matdiff", 0), ("patches-numpy", 0), ("patches-while-checked", 2), ("swallows-errors", 0),
     ("swaps-code", 0),
-    ("edits-tests", 0), ("deletes-tests", 3), ("kills-grader", 0), ("malformed", 0), ("missing", 0),
+    ("edits-tests", 0), ("deletes-tests", 3), ("kills-grader", 2), ("prints-inputs", 1),
+    ("malformed", 0), ("missing", 0),
 ])
 def test_hostile_and_broken_submissions_earn_only_what_they_deserve(graded, student, expected):
     assert _score(graded, student) == expected
@@ -175,7 +179,7 @@ def test_hostile_and_broken_submissions_earn_only_what_they_deserve(graded, stud
 @pytest.mark.parametrize("student, words", [
     ("endless", "time limit"), ("exits", "kernel died"), ("segfault", "kernel died"),
     ("flood", "truncated"), ("patches-while-checked", "modified environment"),
-    ("kills-grader", "grading process was killed"), ("malformed", "not a readable notebook"),
+    ("kills-grader", "kernel died"), ("malformed", "not a readable notebook"),
     ("missing", "missing"), ("deletes-tests", "restored"), ("patches-matdiff", "undid changes"),
     ("swallows-errors", "undid changes"),
 ])
@@ -194,6 +198,12 @@ def test_feedback_shows_the_friendly_message(graded):
     assert "[diagnosis: sign]" in page
     assert "matdiff.grader" not in page                # the grader's own lines stay hidden
     assert "arange(8.0)" not in page                   # and so do the hidden tests
+
+
+def test_feedback_hides_what_the_hidden_tests_printed_or_raised(graded):
+    page = (graded["out"] / "feedback" / "prints-inputs" / "demo" / "demo.html").read_text()
+    assert "[6.0, 7.0]" not in page and "4.0, 5.0" not in page    # arange(8.0): hidden input
+    assert "not shown" in page
 
 
 def test_jobs_1_from_a_zip_gives_the_same_grades(course, graded):

@@ -19,6 +19,14 @@ from grader import autograde, history
 pytestmark = pytest.mark.slow
 
 NAME = "03-jacobian"
+RESHAPED = """def jacobian_linear(A, layout):
+    if layout == "numerator":
+        return A
+    if layout == "denominator":
+        return A.reshape(A.shape[1], A.shape[0])
+    raise ValueError(layout)
+"""
+MISTAKE = "reshaped to (m, n) instead of transposed"
 
 
 def _answered(nb, solutions):
@@ -59,6 +67,11 @@ def graded(repo, tmp_path_factory):
     gone = _locked_code(old_deleted, 2)
     old_deleted["cells"].remove(gone)
     subs["earlier-deletes-a-locked-cell"] = old_deleted
+    mistaken = _answered(current, solutions)
+    for cell in mistaken["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "jacobian_linear":
+            cell["source"] = RESHAPED
+    subs["reshapes"] = mistaken
     for student, nb in subs.items():
         folder = tmp / "subs" / student / NAME
         folder.mkdir(parents=True)
@@ -112,3 +125,16 @@ def test_an_edited_locked_cell_is_still_restored_and_reported(graded):
 def test_a_deleted_cell_of_the_learners_own_release_is_reported(graded):
     problems = _problems(graded, "earlier-deletes-a-locked-cell")
     assert any("restored 1 deleted" in p for p in problems), problems
+
+
+def test_a_known_mistake_is_named_in_exercises_csv_and_counted_in_the_report(graded):
+    from grader.report import main as report
+
+    rows = [r for r in _csv(graded["out"] / "exercises.csv") if r["student"] == "reshapes"]
+    row = next(r for r in rows if r["grade_id"] == "test_jacobian_linear")
+    assert (row["score"], row["diagnosis"], row["misconception"]) == ("0", "misconception", MISTAKE)
+    assert all(r["misconception"] == "" for r in rows if r["grade_id"] != "test_jacobian_linear")
+    assert report(graded["out"]) == 0
+    text = (graded["out"] / "report.md").read_text()
+    assert f"{MISTAKE} (1)" in text
+    assert MISTAKE in _feedback(graded, "reshapes")

@@ -1,0 +1,358 @@
+"""Running a submission: nbgrader's Execute preprocessor, hardened and sandboxed.
+
+``GuardedExecute`` takes a pre-started sandboxed kernel from the worker's ``KernelPool``, gives
+the notebook a wall-clock budget (not per cell), turns a kernel that dies into the cells it did
+not run (nbgrader alone drops the whole submission), cuts output floods as they stream (and
+stops a notebook whose single output is above the sandbox's cap), watches the memory of all
+the submission's processes together, and gives a test cell its points only when the
+kernel-side guard (grader/sentinel.py) confirms it ran unmodified. The kernel and everything
+it started are destroyed when the notebook ends.
+
+Its per-submission context is ``resources["grading"]``, a ``GradingContext`` put there by the
+worker (grader/autograde/worker.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+
+from .records import Record
+from .sandbox import KernelPool, Watchdog
+from .settings import Settings
+
+SENTINEL = Path(__file__).resolve().parent.parent / "sentinel.py"
+TRUSTED = ["numpy", "matdiff", "builtins", "math", "cmath", "operator", "functools", "scipy"]
+
+
+@dataclass
+class GradingContext:
+    """What the preprocessors need to know about the submission being graded."""
+
+    record: Record                              # problems found are reported here
+    templates: dict                             # notebook name -> student version (NotebookNode)
+    settings: Settings
+    pool: KernelPool
+    imports: list[str] = field(default_factory=list)
+    bindings: list[list] = field(default_factory=list)
+    log: object = None                          # also report problems here (nbgrader's own runs)
+    releases: dict = field(default_factory=dict)   # notebook name -> its releases (grader.history)
+
+    def problem(self, text: str) -> None:
+        self.record.problem(text)
+        if self.log is not None:
+            self.log.warning("%s/%s: %s", self.record.student, self.record.assignment, text)
+
+    def note(self, text: str) -> None:
+        """Something the learner should know that is nobody's fault (shown in the feedback)."""
+        self.record.notes.append(text)
+
+    def __deepcopy__(self, memo):
+        return self             # nbconvert copies resources: this is a handle, not data
+
+
+# The kernel's first (hidden) cell: copy the submission's files into the working folder, then
+# start the guard. The guard's source travels as text: grader/ is not visible in the sandbox.
+SETUP = """\
+def __grader_setup():
+    import os, shutil
+    os.chdir({home!r})
+    if os.path.isdir('/submission') and os.getcwd() != '/submission':
+        for d, _, files in os.walk('/submission'):
+            to = '.' + d[len('/submission'):]
+            os.makedirs(to, exist_ok=True)
+            for f in files:
+                shutil.copyfile(os.path.join(d, f), os.path.join(to, f))
+__grader_setup()
+del __grader_setup
+__g = {{'__name__': 'grader_sentinel'}}
+exec(compile({sentinel!r}, 'grader_sentinel', 'exec'), __g)
+__g['install']({cfg!r})
+del __g
+"""
+
+
+def stage_submission(src: Path, stage: Path, limit: int) -> None:
+    """Copy a submission's regular files (no links, at most ``limit`` bytes in all) into the
+    folder the sandbox shows read-only at /submission."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel = Path(dirpath).relative_to(src)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames:
+            f = Path(dirpath) / name
+            if f.is_symlink() or not f.is_file():
+                continue
+            total += f.stat().st_size
+            if total > limit:
+                return
+            (stage / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, stage / rel / name)
+
+
+def _alive(km) -> bool:
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return process is not None and process.poll() is None
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+_POOLS: dict = {}               # nbgrader's own runs: one kernel pool per release folder
+
+
+def context_for(preprocessor, resources: dict) -> GradingContext:
+    """The submission's context: ``resources["grading"]`` when the grader's worker runs
+    nbgrader, else built from nbgrader's own application (the Formgrader's Autograde button,
+    `nbgrader autograde`): the student versions from its release folder, default settings and
+    limits, a sandboxed kernel pool of this process; problems go to nbgrader's log."""
+    if "grading" in resources:
+        return resources["grading"]
+    from .course import scan_imports
+
+    app = preprocessor.parent.parent            # preprocessor -> exporter -> nbgrader converter
+    coursedir = app.coursedir
+    info = resources["nbgrader"]
+    release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+    templates = {p.stem: nbformat.read(p, as_version=4) for p in sorted(release.glob("*.ipynb"))}
+    imports, bindings = [], []
+    for nb in templates.values():
+        found = scan_imports(nb)
+        imports += found[0]
+        bindings += found[1]
+    settings = Settings(notebook_seconds=float(getattr(preprocessor, "timeout", None) or 120))
+    pool = _POOLS.get(str(release))
+    if pool is None and isinstance(preprocessor, Execute):
+        from .sandbox import Sandbox
+
+        sandbox = Sandbox(settings.limits, course=release.parent,
+                          modules=("numpy", "matdiff", "ipykernel", *imports))
+        sandbox.check()
+        pool = _POOLS[str(release)] = KernelPool(
+            sandbox, Path(tempfile.mkdtemp(prefix="matdiff-nbgrader-")),
+            sorted({"numpy", "matdiff", *imports}), keep_ready=False)
+    from .. import history
+
+    record = Record(info["student"], info["assignment"])
+    releases = history.load()
+    resources["grading"] = context = GradingContext(
+        record, templates, settings, pool, sorted(set(imports)), bindings, log=preprocessor.log,
+        releases={n: releases.get(f"{info['assignment']}/{n}", []) for n in templates})
+    return context
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with a per-notebook budget, crash handling and the sentinel."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(json.dumps(content.get("data", content.get("text", "")), default=str))
+        self._cell_chars = getattr(self, "_cell_chars", 0) + size
+        self._nb_chars = getattr(self, "_nb_chars", 0) + size
+        settings = self.grading.settings
+        if msg["msg_type"] != "error" and (self._cell_chars > settings.cell_output_chars
+                                           or self._nb_chars > settings.notebook_output_chars):
+            if not getattr(self, "_truncated_note", False):
+                self._truncated_note = True
+                self.grading.problem(f"cell {cell_index + 1}: output flood truncated by the grader")
+                note = NotebookNode(output_type="stream", name="stdout",
+                                    text="\n[... output truncated by the grader: too much output ...]\n")
+                outs.append(note)
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _hidden(self, source: str) -> NotebookNode:
+        cell = nbformat.v4.new_code_cell(source)
+        first = self.nb.cells[0]          # nbclient stores the executed cell at its index
+        try:
+            self.execute_cell(cell, 0, store_history=False)
+        finally:
+            self.nb.cells[0] = first
+        return cell
+
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient import NotebookClient
+
+        self.grading = grading = context_for(self, resources)
+        pool = grading.pool
+        if km is None:
+            km = pool.take()
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        budget = float(grading.settings.notebook_seconds)
+        deadline = time.monotonic() + budget
+        path = Path(resources["metadata"]["path"])
+        try:
+            stage_submission(path, km.stage, grading.settings.stage_mb << 20)
+            result = km.ipc / f"sentinel-{secrets.token_hex(6)}.out"  # the kernel appends to it
+            result.write_text("")
+            if km.uid is not None:
+                os.chown(result, km.uid, km.uid)
+            key = secrets.token_hex(32)
+            cfg = json.dumps({"key": key, "result": str(result), "trusted": TRUSTED,
+                              "imports": grading.imports, "bindings": grading.bindings})
+            tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")
+                     and not _meta(c).get("solution")]
+            with Watchdog(km.provisioner.process.pid, km.sandbox.limits.memory_mb << 20) \
+                    if km.sandbox is not None else contextlib.nullcontext() as dog:
+                self._run(nb, deadline, budget, cfg, km.home, tests)
+            if dog is not None and dog.exceeded:
+                grading.problem(f"the notebook's processes used more than {km.sandbox.limits.memory_mb} MB "
+                         "of memory together; the grader stopped them")
+            self.set_widgets_metadata()
+            self._apply_sentinel(tests, result, key)
+        finally:
+            KernelPool.destroy(km)           # the kernel and every process it started
+            pool.prewarm()          # the next kernel boots while nbgrader saves grades and feedback
+        return self.nb, self.resources
+
+    def _run(self, nb, deadline, budget, cfg: str, path: str, tests):
+        import subprocess
+
+        dead = timed_out = flooded = False
+        with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
+            info = self.wait_for_reply(self.kc.kernel_info())
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            if getattr(self.km, "uid", None) is not None:
+                # its sockets are bound: from now on the kernel may write only the files that
+                # exist (the guard's result file), not create any in this host folder
+                os.chown(self.km.ipc, 0, 0)
+                os.chmod(self.km.ipc, 0o755)
+            dropped = self._watch_iopub()
+            setup = self._hidden(SETUP.format(home=path, sentinel=SENTINEL.read_text(), cfg=cfg))
+            if any(o.output_type == "error" for o in setup.outputs):
+                raise RuntimeError("the grader's kernel guard failed to start: "
+                                   + "\n".join(o.get("evalue", "") for o in setup.outputs))
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if dead or timed_out or flooded:
+                    why = ("the kernel died" if dead else "the notebook ran out of time" if timed_out
+                           else "its output was too large")
+                    cell.outputs = [_error("NotRun", f"not run: {why} in an earlier cell")]
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    self.grading.problem(f"time limit ({budget:g} s per notebook) reached before "
+                                         f"cell {index + 1}; the rest of the notebook was not run")
+                    cell.outputs = [_error("NotRun", "not run: the notebook ran out of time")]
+                    continue
+                self.timeout = max(1, int(remaining + 0.999))
+                self._cell_chars = 0
+                gid = _meta(cell).get("grade_id")
+                is_test = cell in tests
+                original = cell.source
+                try:
+                    if is_test:
+                        self._hidden(f"__import__('sys').audit('matdiff.grader.begin', {gid!r})")
+                        cell.source = original + f"\n__import__('sys').audit('matdiff.grader.pass', {gid!r})"
+                    self.execute_cell(cell, index, store_history=True)
+                except CellTimeoutError:        # the kernel ignored the interrupt
+                    cell.outputs.append(_error("CellTimeoutError", "no reply"))
+                except DeadKernelError:
+                    dead = True
+                    self.grading.problem(f"the kernel died in cell {index + 1} (the code exited or crashed "
+                             "Python); later cells were not run")
+                    cell.outputs.append(_error("KernelDied", "the Python kernel stopped while running "
+                                               "this cell (it exited or crashed)"))
+                finally:
+                    cell.source = original
+                if not dead and dropped() and _alive(self.km):
+                    flooded = True
+                    limit = getattr(getattr(self.km, "sandbox", None), "limits", None)
+                    size = f"{limit.output_mb} MB" if limit else "the limit"
+                    self.grading.problem(f"cell {index + 1} sent an output larger than {size}; the grader "
+                             "dropped it and stopped the notebook there")
+                    cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+                    cell.outputs.append(_error("OutputTooLarge", f"stopped: this cell's output was "
+                                               f"larger than {size}"))
+                elif any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
+                         for o in cell.outputs):
+                    timed_out = True
+                    self.grading.problem(f"cell {index + 1} ran past the time limit ({budget:g} s per "
+                                         "notebook) and was stopped; the rest of the notebook was "
+                                         "not run")
+                    cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+                    cell.outputs.append(_error("TimeoutError", f"stopped: the notebook used up its "
+                                               f"time limit ({budget:g} s) in this cell"))
+            dropped.close()
+
+    def _watch_iopub(self):
+        """A function telling whether the output channel was cut since the last call: zmq
+        drops the connection when a message is above MAXMSGSIZE (the sandbox's output cap)."""
+        import zmq
+        from zmq.utils.monitor import recv_monitor_message
+
+        sock = self.kc.iopub_channel.socket
+        address = f"inproc://iopub-monitor-{secrets.token_hex(6)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        monitor = zmq.Context.shadow(sock.context.underlying).socket(zmq.PAIR)
+        monitor.connect(address)
+
+        def dropped() -> bool:
+            cut = False
+            while monitor.poll(0):
+                cut |= recv_monitor_message(monitor)["event"] == zmq.EVENT_DISCONNECTED
+            return cut
+
+        def close() -> None:
+            sock.disable_monitor()
+            monitor.close(linger=0)
+
+        dropped.close = close
+        return dropped
+
+    def _apply_sentinel(self, tests, result: Path, key: str) -> None:
+        verdicts: dict = {}
+        for line in result.read_text(errors="replace").splitlines():
+            parts = line.split(" ", 4)
+            if len(parts) < 4:
+                continue
+            kind, gid, seq, mac = parts[:4]
+            body = f"{kind} {gid} {seq}"
+            expected = hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected, mac):
+                continue
+            detail = parts[4] if len(parts) > 4 else ""
+            if kind == "RESTORED":
+                self.grading.problem(f"{gid}: before this test the grader undid changes the notebook made to "
+                         f"trusted code: {detail}")
+            elif kind == "REJECT":
+                self.grading.problem(f"{gid}: the grader's guard refused to start this test: {detail}")
+            else:
+                verdicts[gid] = (kind, detail)
+        result.unlink(missing_ok=True)
+        for cell in tests:
+            if any(o.output_type == "error" for o in cell.outputs):
+                continue
+            gid = _meta(cell).get("grade_id")
+            kind, detail = verdicts.get(gid, (None, ""))
+            if kind == "PASS":
+                continue
+            reason = (f"the test ran in a modified environment ({detail})" if kind == "TAMPER"
+                      else "the test did not report completion")
+            self.grading.problem(f"{gid}: no credit, the grader could not confirm this test: {reason}")
+            cell.outputs.append(_error("GraderCheckFailed",
+                                       f"the grader could not confirm this test: {reason}"))
