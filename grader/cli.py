@@ -35,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a bigger notebook is reported, not graded (default 20)")
     ag.add_argument("--max-unzipped", type=int, default=2048, metavar="MB",
                     help="a .zip of submissions unpacks to at most this (default 2048)")
+    dk = ag.add_argument_group("a Dask cluster (see README, \"Grading a large class\")")
+    where = dk.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS", default=None,
+                       help="grade on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786): one "
+                            "task per submission, each graded in its own sandbox on a worker")
+    where.add_argument("--scheduler-file", metavar="F", default=None,
+                       help="grade on the Dask scheduler that `dask scheduler --scheduler-file F` describes")
+    dk.add_argument("--cluster-wait", type=float, default=60, metavar="S",
+                    help="seconds to wait for the scheduler and a first worker (default 60)")
     box = ag.add_argument_group("sandbox (bubblewrap; limits per submission)")
     box.add_argument("--no-sandbox", action="store_true",
                      help="run learners' code with your own rights, without bubblewrap "
@@ -79,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                         cpu_seconds=args.cpu_time or int(2 * args.timeout) + 10)
         settings = Settings(notebook_seconds=args.timeout, sandbox=not args.no_sandbox,
                             limits=limits, gradebook=args.gradebook,
-                            max_notebook_mb=args.max_notebook, max_unzipped_mb=args.max_unzipped)
+                            max_notebook_mb=args.max_notebook, max_unzipped_mb=args.max_unzipped,
+                            cluster=args.cluster, scheduler_file=args.scheduler_file,
+                            cluster_wait=args.cluster_wait)
         return autograde(args.submissions, args.out, jobs=args.jobs, settings=settings,
                          solutions=Path(args.solutions) if args.solutions else SOLUTIONS)
     if args.command == "report":

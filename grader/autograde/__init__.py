@@ -1,4 +1,5 @@
-"""`python -m grader autograde SUBMISSIONS --out OUT [--jobs N] [--timeout S] [sandbox options]`.
+"""`python -m grader autograde SUBMISSIONS --out OUT [--jobs N | --cluster ADDRESS] [--timeout S]
+[sandbox options]`.
 
 Grades ``SUBMISSIONS/<learner>/<assignment>/<notebook>.ipynb`` (a folder or a .zip) with
 nbgrader, every submission's code in a bubblewrap sandbox, and writes OUT/grades.csv,
@@ -12,6 +13,8 @@ A map of the package, in the order a run goes through it:
 * ``course``    -- the one factory of nbgrader configurations; ``prepare`` generates each
   assignment once (template gradebook, student versions, imports, points): ``CourseInfo``.
 * ``scheduler`` -- ``--jobs`` worker processes, a progress bar, workers that die or hang.
+* ``cluster``   -- ``--cluster``: the same unit on a Dask cluster, one task per submission, the
+  release and the submissions' bytes sent through it, the feedback sent back.
 * ``worker``    -- grades one submission after another: nbgrader autograde in a course root
   of its own, scores read from the executed notebooks, feedback written in a thread.
 * ``execute``   -- ``GuardedExecute``: runs a notebook in a sandboxed kernel within its budget.
@@ -50,7 +53,6 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None,
     grader itself failed on a submission."""
     from .course import prepare
     from .intake import discover, safe_extract
-    from .scheduler import run
 
     settings = settings or Settings()
     if jobs:
@@ -58,7 +60,11 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None,
     if timeout:
         fields["notebook_seconds"] = timeout
     settings = dataclasses.replace(settings, **fields)
-    if settings.sandbox:
+    if settings.distributed:
+        from .cluster import run  # the workers check their own sandbox
+    else:
+        from .scheduler import run
+    if settings.sandbox and not settings.distributed:
         try:
             Sandbox(settings.limits).check()
         except SandboxUnavailable as exc:
@@ -93,8 +99,10 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None,
         names = sorted({t.assignment for t in tasks})
         t0 = time.monotonic()
         info = prepare(solutions, names, tmp)
+        where = (f"on the Dask cluster at {settings.cluster or settings.scheduler_file}"
+                 if settings.distributed else f"with {settings.jobs} job(s)")
         log(f"prepared {', '.join(names)} in {time.monotonic() - t0:.1f} s; grading {len(tasks)} "
-            f"submission(s) with {settings.jobs} job(s), {settings.notebook_seconds:g} s per notebook")
+            f"submission(s) {where}, {settings.notebook_seconds:g} s per notebook")
         if not settings.sandbox:
             log("WARNING: --no-sandbox: every submission runs with your own rights")
         t1, stats = time.monotonic(), {}
@@ -109,7 +117,8 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None,
     log(f"graded {len(records)} submission(s) in {seconds:.1f} s "
         f"({seconds / max(len(records), 1):.2f} s each); wrote {out}/grades.csv, exercises.csv, "
         f"problems.csv, feedback/")
-    write_run(out, submissions=len(records), jobs=settings.jobs, seconds=round(seconds, 3),
+    write_run(out, submissions=len(records), jobs=stats.get("workers", settings.jobs),
+              seconds=round(seconds, 3),
               worker_startup=round(startup, 3))
     logfile.close()
     return 1 if any(r.internal_error for r in records) else 0

@@ -20,6 +20,15 @@ class Settings:
     cell_output_chars: int = 100_000    # text output kept per cell (more is cut as it streams)
     notebook_output_chars: int = 1_000_000
     gradebook: str | None = None        # also write the grades into this nbgrader gradebook
+    cluster: str | None = None          # grade on the Dask scheduler at this address...
+    scheduler_file: str | None = None   # ...or the one `dask scheduler --scheduler-file` wrote
+    cluster_retries: int = 1            # a task that raised (a worker that could not prepare) runs again
+    cluster_tries: int = 2              # KilledWorker this many times: a 0 with the reason
+    cluster_wait: float = 60.0          # seconds to wait for the scheduler and a first worker
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.cluster or self.scheduler_file)
 
     @property
     def hang_seconds(self) -> float:
