@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/cluster.py [--n 20] [--assignment demo] [--solutions DIR]
 
 For N copies of a complete submission it times `python -m grader autograde` with `--jobs 1` and
-`--jobs 2`, then on a local Dask cluster (tests/dask_cluster.py: one `dask scheduler`, one or
-two `dask worker --nthreads 1`) with `--cluster`, twice per cluster: *cold* (each worker
-prepares the course: generates the assignment, starts its sandboxed kernels) and *warm* (the
-same course again: the workers keep it). Times are the grading run (run.json "seconds", the
-course prepared in the main process not included), and "steady", without worker start-up.
+`--jobs 2`, then with `--cluster` on a local Dask cluster (tests/dask_cluster.py: one `dask
+scheduler`; one `dask worker` with 1 or 2 threads, or two with 2 threads each), twice per
+cluster: *cold* (each worker prepares the course: generates the assignment, starts its
+sandboxed kernels) and *warm* (the same course again: the workers keep it). Times are the
+grading run (run.json "seconds", the course prepared in the main process not included), and
+"steady", without worker start-up.
 CPU: the grader's processes and the cluster's (scheduler, nannies, workers, kernels), from
 /proc. Prints a Markdown table (benchmarks/README.md, "Grading on a cluster").
 """
@@ -86,13 +87,13 @@ def main() -> int:
                 shutil.copy(nb, d / nb.name)
         for jobs in (1, 2):
             rows[f"`--jobs {jobs}`"] = grade(subs, tmp / f"jobs{jobs}", args, ["--jobs", str(jobs)], env)
-        for workers in (1, 2):
-            cluster = DaskCluster(tmp / f"dask{workers}", workers=workers)
+        for workers, threads in ((1, 1), (1, 2), (2, 2)):
+            cluster = DaskCluster(tmp / f"dask{workers}{threads}", workers=workers, threads=threads)
             try:
                 pgids = {p.pid for p in [cluster.scheduler, *cluster.workers]}
                 for run in ("cold", "warm"):
-                    rows[f"Dask, {workers} worker(s), {run}"] = grade(
-                        subs, tmp / f"dask{workers}{run}", args, ["--cluster", cluster.address], env,
+                    rows[f"Dask, {workers} worker(s) x {threads} thread(s), {run}"] = grade(
+                        subs, tmp / f"dask{workers}{threads}{run}", args, ["--cluster", cluster.address], env,
                         pgids)
             finally:
                 cluster.close()
@@ -107,9 +108,11 @@ def main() -> int:
             steady = (r["seconds"] - r["worker_startup"]) / args.n
             print(f"| {name} | {r['seconds']:.1f} | {r['seconds'] / args.n:.2f} | "
                   f"{r['worker_startup']:.1f} | {steady:.2f} | {r['cpu'] / args.n:.2f} |")
-        for workers in (1, 2):
-            local, dask = rows[f"`--jobs {workers}`"], rows[f"Dask, {workers} worker(s), warm"]
-            print(f"\nDask overhead, {workers} worker(s) (warm) against `--jobs {workers}`: "
+        for workers, threads in ((1, 1), (1, 2), (2, 2)):
+            local = rows[f"`--jobs {workers}`"]
+            dask = rows[f"Dask, {workers} worker(s) x {threads} thread(s), warm"]
+            print(f"\nDask overhead, {workers} worker(s) x {threads} thread(s) (warm) against "
+                  f"`--jobs {workers}`: "
                   f"{dask['seconds'] / local['seconds'] - 1:+.1%} wall, "
                   f"{(dask['seconds'] - local['seconds']) / args.n:+.3f} s per submission; "
                   f"CPU {dask['cpu'] / local['cpu'] - 1:+.1%}")

@@ -1,6 +1,6 @@
 """A real Dask cluster on 127.0.0.1 for the tests and the benchmarks: one `dask scheduler` and
-N `dask worker --nworkers 1 --nthreads 1` processes on random free ports, each in a process
-group of its own (so that killing one takes its nanny, its worker and its kernels), all torn
+N `dask worker --nworkers 1 --nthreads T` processes (T = 1 unless asked) on random free ports,
+each in a process group of its own (so that killing one takes its nanny, its worker and its kernels), all torn
 down by ``close``."""
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from grader.paths import nbgrader_env
 
 class DaskCluster:
     def __init__(self, tmp: Path, workers: int = 2, preload: Path | None = None,
-                 allowed_failures: int = 1, timeout: float = 120):
+                 allowed_failures: int = 1, timeout: float = 120, threads: int = 1):
         self.tmp, self.file = Path(tmp), Path(tmp) / "scheduler.json"
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.dask = str(Path(sys.executable).parent / "dask")
         self.env = nbgrader_env() | {
             "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)}
-        self.preload = preload
+        self.preload, self.threads = preload, threads
         self.scheduler, self.workers = None, []
         try:
             self.scheduler = self._start("scheduler", [
@@ -49,8 +49,9 @@ class DaskCluster:
                                 env=self.env, start_new_session=True)
 
     def add_worker(self) -> None:
-        args = ["worker", "--scheduler-file", str(self.file), "--nworkers", "1", "--nthreads", "1",
-                "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60"]
+        args = ["worker", "--scheduler-file", str(self.file), "--nworkers", "1",
+                "--nthreads", str(self.threads), "--host", "127.0.0.1", "--no-dashboard",
+                "--death-timeout", "60"]
         if self.preload:
             args += ["--preload", str(self.preload)]
         self.workers.append(self._start(f"worker{len(self.workers)}", args))

@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_run_loses_nothing(klass, tmp_path):
         shutil.copytree(klass["subs"] / name, subs / name, symlinks=True)
     expected = tmp_path / "jobs1"
     assert autograde.main(subs, expected, jobs=1, timeout=TIMEOUT, solutions=klass["solutions"]) == 0
-    c = DaskCluster(tmp_path / "dask", workers=2)
+    c = DaskCluster(tmp_path / "dask", workers=2, threads=2)     # the pipelined workers
     try:
         out, err = tmp_path / "out", tmp_path / "stderr"
         with open(err, "w") as fh:

@@ -37,6 +37,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -206,54 +207,82 @@ def preflight(course: Course, sandbox: bool) -> str:
     return ""
 
 
-_cached: dict = {}                 # this process's prepared course: key -> (Worker, folder)
+class Pipeline:
+    """A prepared ``Worker`` shared by the threads of a Dask worker process. Grading one
+    submission (``Worker.start``: its kernel runs) overlaps writing the feedback of the one
+    before (``Worker.finish``), as in a local worker: one ``start`` at a time, and a course root
+    is taken again only once the feedback written from it is done. ``--nthreads 2`` uses it."""
+
+    def __init__(self, worker, folder: Path):
+        self.worker, self.folder = worker, folder
+        self.starting = threading.Lock()
+        self.roots = [threading.Lock() for _ in worker.slots]
+
+    def grade(self, task: Task, out: Path) -> Record:
+        with self.starting:
+            root = self.roots[self.worker.turn]
+            root.acquire()                      # the feedback last written from it is done
+            try:
+                record, graded = self.worker.start(task)
+            except BaseException:
+                root.release()
+                raise
+        try:
+            self.worker.finish(record, graded, out)
+        finally:
+            root.release()
+        return record
+
+    def close(self) -> None:
+        self.worker.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _worker(course: Course, settings: Settings):
+_cached: dict = {}                 # this process's prepared course: key -> Pipeline
+_preparing = threading.Lock()
+
+
+def _pipeline(course: Course, settings: Settings) -> Pipeline:
     from .course import prepare
     from .worker import Worker
 
     key = (course.fingerprint, settings)
-    if key not in _cached:
-        check(course)
-        for worker, tmp in _cached.values():
-            worker.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-        _cached.clear()
-        tmp = Path(tempfile.mkdtemp(prefix="matdiff-dask-course-")).resolve()
-        try:
-            solutions = unpack(course.release, tmp / "solutions")
-            info = prepare(solutions, course.names, tmp / "prepared")
-            worker = Worker(info, tmp / "out", settings)
-        except Exception as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise WrongCourse("this Dask worker could not prepare the course:\n"
-                              + traceback.format_exc()[-2000:]) from exc
-        _cached[key] = (worker, tmp)
-        atexit.register(_close)
-    return _cached[key][0]
+    with _preparing:
+        if key not in _cached:
+            check(course)
+            _close()
+            tmp = Path(tempfile.mkdtemp(prefix="matdiff-dask-course-")).resolve()
+            try:
+                solutions = unpack(course.release, tmp / "solutions")
+                info = prepare(solutions, course.names, tmp / "prepared")
+                worker = Worker(info, tmp / "out", settings)
+            except Exception as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise WrongCourse("this Dask worker could not prepare the course:\n"
+                                  + traceback.format_exc()[-2000:]) from exc
+            _cached[key] = Pipeline(worker, tmp)
+            atexit.register(_close)
+        return _cached[key]
 
 
 def _close() -> None:
-    for worker, tmp in _cached.values():
-        worker.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    for pipeline in _cached.values():
+        pipeline.close()
     _cached.clear()
 
 
 def grade(course: Course, settings: Settings, task: Task, packed: Packed | None) -> Outcome:
     """The Dask task: grade one submission on this worker and return what it wrote."""
-    worker = _worker(course, settings)
+    pipeline = _pipeline(course, settings)
     with tempfile.TemporaryDirectory(prefix="matdiff-dask-") as tmp:
         tmp = Path(tmp)
         if packed is not None:
             task = dataclasses.replace(task, folder=str(unpack(packed, tmp / "submission")))
-        worker.out = tmp / "out"
         try:
-            record = worker.grade(task)
+            record = pipeline.grade(task, tmp / "out")
         except Exception:
             return Outcome(None, failed=traceback.format_exc()[-1500:])
-        out = os.fsencode(worker.out)
+        out = os.fsencode(tmp / "out")
         files = {}
         for dirpath, _, filenames in os.walk(out):
             for name in filenames:

@@ -208,10 +208,11 @@ class Worker:
                 score, _ = determine_grade(cell)
                 result.score = min(max(float(score or 0.0), 0.0), result.points)
 
-    def finish(self, record: Record, graded: Graded) -> None:
-        """Write the feedback pages of a submission that ``start`` graded."""
-        task, slot = graded.task, graded.slot
-        dst = self.out / "feedback" / task.student / task.assignment
+    def finish(self, record: Record, graded: Graded, out: Path | None = None) -> None:
+        """Write the feedback pages of a submission that ``start`` graded (into ``out``, by
+        default the run's output folder)."""
+        task, slot, out = graded.task, graded.slot, out or self.out
+        dst = out / "feedback" / task.student / task.assignment
         try:
             if graded.executed:
                 result = slot.api.generate_feedback(task.assignment, task.sid, force=True)
@@ -223,13 +224,13 @@ class Worker:
                 else:
                     record.problem("feedback could not be generated: " + nbgrader_error(result),
                                    internal=True)
-            feedback.placeholders(self.out, record, self.info.assignments[task.assignment],
+            feedback.placeholders(out, record, self.info.assignments[task.assignment],
                                   graded.present)
             if self.settings.gradebook:          # for the gradebook export (the Formgrader)
                 for kind in ("autograded", "submitted"):
                     src = slot.root / kind / task.sid / task.assignment
                     if src.is_dir():
-                        dst = self.out / kind / task.student / task.assignment
+                        dst = out / kind / task.student / task.assignment
                         shutil.rmtree(dst, ignore_errors=True)
                         shutil.copytree(src, dst)
         except Exception:
