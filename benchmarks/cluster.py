@@ -15,7 +15,6 @@ CPU: the grader's processes and the cluster's (scheduler, nannies, workers, kern
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -29,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from dask_cluster import DaskCluster  # noqa: E402
+from grading import options  # noqa: E402
 
 from grader.paths import nbgrader_env  # noqa: E402
 
@@ -67,12 +67,7 @@ def grade(subs: Path, out: Path, args, extra: list[str], env, pgids=frozenset())
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=20)
-    ap.add_argument("--assignment", default="demo")
-    ap.add_argument("--solutions", default=str(REPO / "tests" / "fixtures" / "course" / "solutions"))
-    ap.add_argument("--timeout", type=float, default=300)
-    args = ap.parse_args()
+    args = options()
     env = nbgrader_env() | {"MPLBACKEND": "Agg"}
     source = sorted((Path(args.solutions) / args.assignment).glob("*.ipynb"))
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))

@@ -37,13 +37,18 @@ def cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def main() -> int:
+def options() -> argparse.Namespace:
+    """The options of the grading benchmarks (this one and benchmarks/cluster.py)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--assignment", default="demo")
     ap.add_argument("--solutions", default=str(REPO / "tests" / "fixtures" / "course" / "solutions"))
     ap.add_argument("--timeout", type=float, default=300)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> int:
+    args = options()
     env = nbgrader_env()
     env["MPLBACKEND"] = "Agg"
     os.environ.update(env)

@@ -43,11 +43,10 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import feedback
 from .course import CourseInfo
 from .intake import IGNORED
 from .records import Record, Task
-from .scheduler import Progress, zero_record
+from .scheduler import Results
 from .settings import Settings
 
 
@@ -315,19 +314,8 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
     stats = {} if stats is None else stats
     out = Path(out)
     course = Course.of(info.solutions, sorted(info.assignments))
-    records: list[Record] = []
-    progress = Progress(len(tasks))
-
-    def finish(task: Task, record: Record):
-        records.append(record)
-        for p in record.problems:
-            log(f"{task.student}/{task.assignment}: {p}")
-        progress.step(f"{task.student}/{task.assignment} {record.score:g}/{record.max_score:g}")
-
-    def zero(task: Task, why: str, internal: bool = False):
-        record = zero_record(task, info, why, internal)
-        feedback.placeholders(out, record, info.assignments[task.assignment])
-        finish(task, record)
+    results = Results(len(tasks), info, out, log)      # the local run's progress bar and log
+    finish, zero = results.finish, results.zero
 
     client = connect(settings)
     try:
@@ -396,7 +384,4 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
                      internal=True)
     finally:
         client.close()
-    internal = sum(r.internal_error for r in records)
-    if internal:
-        log(f"{internal} submission(s) hit an internal grading error (see above)")
-    return records
+    return results.close()

@@ -47,6 +47,33 @@ class Progress:
         self.stream.flush()
 
 
+class Results:
+    """The records of a run as they come in (from local workers or a Dask cluster): each one's
+    problems logged, each counted on the progress bar; a 0 with the reason and a feedback page
+    for a submission that could not be graded."""
+
+    def __init__(self, total: int, info: CourseInfo, out, log):
+        self.records: list[Record] = []
+        self.progress, self.info, self.out, self.log = Progress(total), info, out, log
+
+    def finish(self, task: Task, record: Record) -> None:
+        self.records.append(record)
+        for p in record.problems:
+            self.log(f"{task.student}/{task.assignment}: {p}")
+        self.progress.step(f"{task.student}/{task.assignment} {record.score:g}/{record.max_score:g}")
+
+    def zero(self, task: Task, why: str, internal: bool = False) -> None:
+        record = zero_record(task, self.info, why, internal)
+        feedback.placeholders(self.out, record, self.info.assignments[task.assignment])
+        self.finish(task, record)
+
+    def close(self) -> list[Record]:
+        internal = sum(r.internal_error for r in self.records)
+        if internal:
+            self.log(f"{internal} submission(s) hit an internal grading error (see above)")
+        return self.records
+
+
 def zero_record(task: Task, info: CourseInfo, reason: str, internal: bool = False) -> Record:
     """A 0 for every test of the assignment, with the reason."""
     record = Record(task.student, task.assignment, task.sid)
@@ -70,8 +97,8 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
     # context exists in this process yet, so forking is safe
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = list(reversed(tasks))
-    records: list[Record] = []
-    progress = Progress(len(tasks))
+    results = Results(len(tasks), info, out, log)
+    finish, zero = results.finish, results.zero
     workers: dict = {}          # connection -> _Worker
     jobs = max(1, settings.jobs)
 
@@ -82,17 +109,6 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
         proc.start()
         child.close()
         workers[parent] = _Worker(proc)
-
-    def finish(task: Task, record: Record):
-        records.append(record)
-        for p in record.problems:
-            log(f"{task.student}/{task.assignment}: {p}")
-        progress.step(f"{task.student}/{task.assignment} {record.score:g}/{record.max_score:g}")
-
-    def zero(task: Task, why: str, internal: bool = False):
-        record = zero_record(task, info, why, internal)
-        feedback.placeholders(out, record, info.assignments[task.assignment])
-        finish(task, record)
 
     def handle(conn, kind, payload):
         w = workers[conn]
@@ -169,7 +185,4 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
                          "again", internal=True)
             if queue and len(workers) < jobs:
                 spawn()
-    internal = sum(r.internal_error for r in records)
-    if internal:
-        log(f"{internal} submission(s) hit an internal grading error (see above)")
-    return records
+    return results.close()
