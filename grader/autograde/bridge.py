@@ -492,4 +492,12 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
             ip.user_ns[name] = bound[name] = value
             pending.discard(name)
 
+    def close():
+        """The notebook is graded: forget the learner's kernel (this kernel may serve the next)."""
+        ip.events.unregister("pre_run_cell", before_cell)
+        kc.stop_channels()
+        kc.context.destroy(linger=0)
+        return stats
+
     ip.events.register("pre_run_cell", before_cell)
+    ip.user_ns["__matdiff_close"] = close

@@ -29,17 +29,52 @@ MODULES = ["numpy", "matdiff", "math", "cmath", "scipy"]     # a learner's alias
 _POOLS: dict = {}                 # (process, preload) -> pool of trusted kernels
 
 
-def pool(preload: list[str]) -> KernelPool:
-    """This process's pool of trusted kernels (one boots while a notebook is graded)."""
-    key = (os.getpid(), tuple(preload))
+def pool(preload: list[str], keep_ready: bool = True) -> KernelPool:
+    """This process's pool of trusted kernels (with ``keep_ready``, the next one boots while
+    a notebook is graded)."""
+    key = (os.getpid(), tuple(preload), keep_ready)
     if key not in _POOLS:
         _POOLS[key] = KernelPool(None, Path(tempfile.mkdtemp(prefix="matdiff-trusted-")),
-                                 sorted({"numpy", "matdiff", *preload}))
+                                 sorted({"numpy", "matdiff", *preload}), keep_ready=keep_ready)
     return _POOLS[key]
 
 
-# The trusted kernel's first (hidden) cell: a private working folder, then the bridge.
+_KEPT: dict = {}                  # (process, preload) -> a trusted kernel kept for the next notebook
+
+
+def take(preload: list[str], keep_ready: bool = True):
+    """A trusted kernel: the one the previous notebook left clean, else a new one."""
+    km = _KEPT.pop((os.getpid(), tuple(preload)), None)
+    return km if km is not None else pool(preload, keep_ready).take()
+
+
+def give_back(km, preload: list[str], reusable: bool, keep_ready: bool = True) -> None:
+    """After a notebook: keep a trusted kernel that ended clean (its namespace is reset by
+    the next notebook's first cell; it only ever ran the course's own code on plain data),
+    else destroy it and let the pool boot another."""
+    if reusable and keep_ready:
+        _KEPT[(os.getpid(), tuple(preload))] = km
+        return
+    KernelPool.destroy(km)
+    pool(preload, keep_ready).prewarm()
+
+
+def close_pools() -> None:
+    """Stop this process's waiting trusted kernels and remove their folders."""
+    import shutil
+
+    for key in [k for k in _KEPT if k[0] == os.getpid()]:
+        KernelPool.destroy(_KEPT.pop(key))
+    for key in [k for k in _POOLS if k[0] == os.getpid()]:
+        p = _POOLS.pop(key)
+        p.close()
+        shutil.rmtree(p.workdir, ignore_errors=True)
+
+
+# The trusted kernel's first (hidden) cell: a clean namespace (a kernel may serve several
+# notebooks, one after another), a private working folder, then the bridge.
 SETUP_TRUSTED = """\
+get_ipython().reset(new_session=False)
 import os as __os
 __os.chdir({home!r})
 del __os
@@ -71,3 +106,46 @@ def trusted_setup(learner_km, home: str, deadline: float, modules: list[str]) ->
                       "deadline": time.time() + (deadline - time.monotonic()),
                       "modules": sorted({*MODULES, *modules})})
     return SETUP_TRUSTED.format(home=home, bridge=BRIDGE.read_text(), cfg=cfg)
+
+
+def _names(source: str) -> tuple[set, set] | None:
+    """(names the cell's code reads as globals, names it binds), or None when it does not
+    compile (then it is run, to be safe)."""
+    import dis
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        code = compile(TransformerManager().transform_cell(source), "<cell>", "exec")
+    except Exception:
+        return None
+    loads, stores, stack = set(), set(), [code]
+    while stack:
+        c = stack.pop()
+        for ins in dis.get_instructions(c):
+            if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL"):
+                loads.add(ins.argval)
+            elif ins.opname in ("STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"):
+                stores.add(ins.argval)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return loads, stores
+
+
+def locked_to_run(cells: list, tests: list, is_locked) -> set[int]:
+    """Indices of the locked code cells the trusted kernel must run: those binding a name that
+    a later test (or a later cell it needs) reads, and those reporting progress. The others
+    (worked examples, plots, widgets) run only in the sandbox, where they always ran."""
+    needed, wanted = set(), set()
+    for index in range(len(cells) - 1, -1, -1):
+        cell = cells[index]
+        if cell.cell_type != "code":
+            continue
+        if cell in tests or is_locked(cell):
+            names = _names(cell.source)
+            if cell in tests:
+                wanted |= names[0] if names else set()
+            elif names is None or names[1] & wanted or "progress" in cell.source:
+                needed.add(index)
+                wanted |= names[0] if names else set()
+    return needed
