@@ -96,10 +96,7 @@ class _Liar:
             f = f.f_back
         return _np.asarray(self.x, dtype=dtype)
     shape = property(lambda self: self.x.shape)
-def grad_square(x):
-    return _Liar(x)
-def grad_cube(x):
-    return _Liar(x)
+grad_square = grad_cube = _Liar
 '''),
     "lying-eq": ("return an object equal to everything, with no error and no size", '''
 class _Yes(float):
@@ -144,10 +141,7 @@ def _steal(x):
                 best = v
         f = f.f_back
     return best if best is not None else x
-def grad_square(x):
-    return _steal(x)
-def grad_cube(x):
-    return _steal(x)
+grad_square = grad_cube = lambda x: _steal(x)
 '''),
     "gc-walk": ("search every object in the process for the test's expected values", '''
 import gc, numpy as _np

@@ -43,15 +43,24 @@ class NotPlain(ValueError):
 
 # ------------------------------------------------------------------------------ codec
 
+def _budget():
+    """A counter of items and a depth check shared by one encoding or decoding."""
+    count = [0]
+
+    def tick(depth, weight=1):
+        count[0] += weight
+        if count[0] > MAX_ITEMS or depth > MAX_DEPTH:
+            raise NotPlain("too many items or too deeply nested")
+
+    return tick
+
 def encode(obj, function=None, lenient=False) -> str:
     """``obj`` as JSON text. ``function(f)`` encodes a callable (an id); ``lenient`` (the
     learner's side) turns what is not plain into ``{"o": type name}`` instead of raising."""
-    count = [0]
+    tick = _budget()
 
     def enc(o, depth):
-        count[0] += 1
-        if count[0] > MAX_ITEMS or depth > MAX_DEPTH:
-            raise NotPlain("too many items or too deeply nested")
+        tick(depth)
         t = type(o)
         if o is None or t is bool or t is str or t is int:
             return o
@@ -67,7 +76,7 @@ def encode(obj, function=None, lenient=False) -> str:
             return {"d": [[k, enc(v, depth + 1)] for k, v in o.items()]}
         if t is np.ndarray and o.dtype.kind in "biufc":
             a = np.ascontiguousarray(o)
-            count[0] += a.size // 64
+            tick(depth, a.size // 64)
             return {"a": [a.dtype.str, list(a.shape), base64.b64encode(a.tobytes()).decode()]}
         if isinstance(o, np.generic) and type(o).__module__ == "numpy" and o.dtype.kind in "biufc":
             return {"s": [o.dtype.str, base64.b64encode(o.tobytes()).decode()]}
@@ -116,12 +125,10 @@ def decode(text, function=None):
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise NotPlain(f"not valid JSON ({type(exc).__name__})") from None
-    count = [0]
+    tick = _budget()
 
     def dec(o, depth):
-        count[0] += 1
-        if count[0] > MAX_ITEMS or depth > MAX_DEPTH:
-            raise NotPlain("too many items or too deeply nested")
+        tick(depth)
         t = type(o)
         if o is None or t is bool or t is str or t is int or t is float:
             return o
@@ -162,7 +169,7 @@ def decode(text, function=None):
             size = 1
             for n in shape:
                 size *= n
-            count[0] += size // 64
+            tick(depth, size // 64)
             if kind == "s":
                 if len(raw) != dtype.itemsize:
                     raise NotPlain("bad scalar data")
