@@ -167,7 +167,9 @@ def test_typical_mistakes_get_their_diagnosis(graded):
 
 @pytest.mark.parametrize("student, expected", [
     ("endless", 2), ("exits", 2), ("segfault", 0), ("flood", 3),
-    ("patches-matdiff", 0), ("patches-numpy", 0), ("patches-while-checked", 2), ("swallows-errors", 0),
+    # right answers that patch numpy while checked: the checks run outside their kernel, so
+    # the patch changes nothing and the answers keep their points
+    ("patches-matdiff", 0), ("patches-numpy", 0), ("patches-while-checked", 3), ("swallows-errors", 0),
     ("swaps-code", 0),
     ("edits-tests", 0), ("deletes-tests", 3), ("kills-grader", 2), ("prints-inputs", 1),
     ("malformed", 0), ("missing", 0),
@@ -178,10 +180,8 @@ def test_hostile_and_broken_submissions_earn_only_what_they_deserve(graded, stud
 
 @pytest.mark.parametrize("student, words", [
     ("endless", "time limit"), ("exits", "kernel died"), ("segfault", "kernel died"),
-    ("flood", "truncated"), ("patches-while-checked", "modified environment"),
-    ("kills-grader", "kernel died"), ("malformed", "not a readable notebook"),
-    ("missing", "missing"), ("deletes-tests", "restored"), ("patches-matdiff", "undid changes"),
-    ("swallows-errors", "undid changes"),
+    ("flood", "truncated"), ("kills-grader", "kernel died"),
+    ("malformed", "not a readable notebook"), ("missing", "missing"), ("deletes-tests", "restored"),
 ])
 def test_each_problem_is_explained_in_the_log_and_the_feedback(graded, student, words):
     said = [p["problem"] for p in graded["problems"] if p["student"] == student]
@@ -230,9 +230,10 @@ def test_report(graded):
     assert "<table>" in (graded["out"] / "report.html").read_text()
 
 
-def test_a_real_course_notebook(repo, tmp_path):
-    """The instructor version of a course notebook gets full marks, the student version zero."""
-    name = "02-gradient"
+@pytest.mark.parametrize("name", ["02-gradient", "05-matmul-backward", "08-layout-conventions"])
+def test_a_real_course_notebook(repo, tmp_path, name):
+    """The instructor version of a course notebook gets full marks, the student version zero:
+    its tests run in the trusted kernel and call the answers across the sandbox (issue 14)."""
     source = repo / "solutions" / name
     if not any(source.glob("*.ipynb")):
         pytest.skip(f"solutions/{name} not written yet")

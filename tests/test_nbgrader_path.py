@@ -14,6 +14,7 @@ import sys
 import time
 
 import hostile
+import hostile_inprocess
 import pytest
 
 from grader import autograde
@@ -36,7 +37,12 @@ def course(tmp_path_factory, repo):
     code = hostile.TECHNIQUES["read-solutions"][1].format(solutions=repr(str(solutions)))
     wrong = json.loads(json.dumps(student))
     hostile._set(wrong, "grad_square", hostile.WRONG + hostile.STEAL + code)
-    subs = {"honest": hostile.honest(student), "thief": wrong}
+    # wrong answers and a patch of matdiff that undoes itself: in-process, the kind of attack
+    # only a verdict computed outside the learner's kernel stops (issue 14)
+    patcher = json.loads(json.dumps(student))
+    hostile._set(patcher, "grad_square",
+                 hostile.WRONG + hostile_inprocess.TECHNIQUES["self-restoring-patch"][1])
+    subs = {"honest": hostile.honest(student), "thief": wrong, "patcher": patcher}
     return {"tmp": tmp, "solutions": solutions, "subs": subs}
 
 
@@ -69,7 +75,7 @@ def test_nbgrader_autograde_uses_the_sandbox_and_the_verdicts(course, repo):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     # plain nbgrader would give the thief 3: the solutions are readable outside the sandbox
-    assert _scores(root / "gradebook.db") == {"honest": 3.0, "thief": 0.0}
+    assert _scores(root / "gradebook.db") == {"honest": 3.0, "thief": 0.0, "patcher": 0.0}
 
 
 def test_the_formgrader_autograde_button(course, repo, tmp_path):
@@ -138,9 +144,9 @@ def test_python_m_grader_writes_the_course_gradebook(course, tmp_path):
     out = tmp_path / "out"
     assert autograde.main(subs, out, jobs=1, timeout=60, solutions=course["solutions"],
                           gradebook=str(db)) == 0
-    assert _scores(db) == {"honest": 3.0, "thief": 0.0}
+    assert _scores(db) == {"honest": 3.0, "thief": 0.0, "patcher": 0.0}
     assert (tmp_path / "course" / "autograded" / "honest" / "demo" / "demo.ipynb").exists()
     # grading again replaces the submission, it does not add one
     assert autograde.main(subs, out, jobs=1, timeout=60, solutions=course["solutions"],
                           gradebook=str(db)) == 0
-    assert _scores(db) == {"honest": 3.0, "thief": 0.0}
+    assert _scores(db) == {"honest": 3.0, "thief": 0.0, "patcher": 0.0}

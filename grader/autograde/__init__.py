@@ -23,8 +23,11 @@ A map of the package, in the order a run goes through it:
 * ``outputs``   -- the CSVs (spreadsheet-safe) and run.json.
 * ``records``   -- the dataclasses passed between them: Task, Problem, CellResult, Record.
 
-``Normalize`` (restores locked and test cells) is in grader/preprocessors.py; the kernel-side
-guard in grader/sentinel.py.
+* ``trusted``   -- the trusted kernel outside the sandbox that runs the locked and test cells;
+  ``bridge`` (its source runs in both kernels) calls the learner's functions across with
+  plain data only.
+
+``Normalize`` (restores locked and test cells) is in grader/preprocessors.py.
 """
 
 from __future__ import annotations

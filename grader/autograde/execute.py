@@ -4,9 +4,11 @@
 the notebook a wall-clock budget (not per cell), turns a kernel that dies into the cells it did
 not run (nbgrader alone drops the whole submission), cuts output floods as they stream (and
 stops a notebook whose single output is above the sandbox's cap), watches the memory of all
-the submission's processes together, and gives a test cell its points only when the
-kernel-side guard (grader/sentinel.py) confirms it ran unmodified. The kernel and everything
-it started are destroyed when the notebook ends.
+the submission's processes together, and runs the locked and test cells in a trusted kernel
+outside the sandbox (grader/autograde/trusted.py), where the learner's functions are proxies
+that call across the boundary with plain data (grader/autograde/bridge.py): the verdicts are
+computed where the learner's code cannot reach them. Both kernels and everything they started
+are destroyed when the notebook ends.
 
 Its per-submission context is ``resources["grading"]``, a ``GradingContext`` put there by the
 worker (grader/autograde/worker.py).
@@ -15,8 +17,6 @@ worker (grader/autograde/worker.py).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -31,12 +31,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from . import trusted
 from .records import Record
 from .sandbox import KernelPool, Watchdog
 from .settings import Settings
-
-SENTINEL = Path(__file__).resolve().parent.parent / "sentinel.py"
-TRUSTED = ["numpy", "matdiff", "builtins", "math", "cmath", "operator", "functools", "scipy"]
 
 
 @dataclass
@@ -66,7 +64,7 @@ class GradingContext:
 
 
 # The kernel's first (hidden) cell: copy the submission's files into the working folder, then
-# start the guard. The guard's source travels as text: grader/ is not visible in the sandbox.
+# start the learner's half of the bridge (grader/autograde/trusted.py).
 SETUP = """\
 def __grader_setup():
     import os, shutil
@@ -79,10 +77,6 @@ def __grader_setup():
                 shutil.copyfile(os.path.join(d, f), os.path.join(to, f))
 __grader_setup()
 del __grader_setup
-__g = {{'__name__': 'grader_sentinel'}}
-exec(compile({sentinel!r}, 'grader_sentinel', 'exec'), __g)
-__g['install']({cfg!r})
-del __g
 """
 
 
@@ -162,9 +156,12 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute with a per-notebook budget, crash handling and the sentinel."""
+    """nbgrader's Execute with a per-notebook budget, crash handling, and the test cells run
+    in a trusted kernel outside the sandbox."""
 
     def output(self, outs, msg, display_id, cell_index):
+        if getattr(self, "_quiet", False):
+            return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content", {})
         size = len(json.dumps(content.get("data", content.get("text", "")), default=str))
         self._cell_chars = getattr(self, "_cell_chars", 0) + size
@@ -197,107 +194,176 @@ class GuardedExecute(Execute):
         pool = grading.pool
         if km is None:
             km = pool.take()
+        # nbgrader's own runs (the Formgrader) keep no kernel waiting, as for the sandbox
+        keep = grading.log is None
+        tkm = trusted.take(grading.imports, keep)
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         budget = float(grading.settings.notebook_seconds)
         deadline = time.monotonic() + budget
         path = Path(resources["metadata"]["path"])
+        self.boundary = {}
         try:
             stage_submission(path, km.stage, grading.settings.stage_mb << 20)
-            result = km.ipc / f"sentinel-{secrets.token_hex(6)}.out"  # the kernel appends to it
-            result.write_text("")
-            if km.uid is not None:
-                os.chown(result, km.uid, km.uid)
-            key = secrets.token_hex(32)
-            cfg = json.dumps({"key": key, "result": str(result), "trusted": TRUSTED,
-                              "imports": grading.imports, "bindings": grading.bindings})
             tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")
                      and not _meta(c).get("solution")]
             with Watchdog(km.provisioner.process.pid, km.sandbox.limits.memory_mb << 20) \
                     if km.sandbox is not None else contextlib.nullcontext() as dog:
-                self._run(nb, deadline, budget, cfg, km.home, tests)
+                self._run(nb, deadline, budget, km.home, tests, tkm)
             if dog is not None and dog.exceeded:
                 grading.problem(f"the notebook's processes used more than {km.sandbox.limits.memory_mb} MB "
                          "of memory together; the grader stopped them")
             self.set_widgets_metadata()
-            self._apply_sentinel(tests, result, key)
         finally:
             KernelPool.destroy(km)           # the kernel and every process it started
             pool.prewarm()          # the next kernel boots while nbgrader saves grades and feedback
+            trusted.give_back(tkm, grading.imports, bool(self.boundary), keep)
         return self.nb, self.resources
 
-    def _run(self, nb, deadline, budget, cfg: str, path: str, tests):
+    def _start_trusted(self, tkm, deadline: float) -> None:
+        """A client of the trusted kernel, and its first cell: the bridge to the learner's."""
+        import zmq.asyncio
+        from jupyter_core.utils import run_sync
+
+        tkc = tkm.client(context=zmq.asyncio.Context())     # its own: closed with it
+        self.trusted = (tkm, tkc)
+        tkc.start_channels()
+        run_sync(tkc.wait_for_ready)(timeout=self.startup_timeout)
+        cell = nbformat.v4.new_code_cell(trusted.trusted_setup(
+            self.km, str(tkm.stage), deadline, self.grading.imports))
+        self._on_trusted(cell, 0, quiet=True)
+        if any(o.output_type == "error" for o in cell.outputs):
+            raise RuntimeError("the grader's trusted kernel failed to start: "
+                               + "\n".join(o.get("evalue", "") for o in cell.outputs))
+
+    def _on_trusted(self, cell, index: int, quiet: bool = False) -> None:
+        """Run ``cell`` in the trusted kernel (its outputs go into ``cell``); ``quiet``: a
+        cell whose outputs nobody sees (they are not counted against the output caps)."""
+        kept, first = (self.km, self.kc), self.nb.cells[index]
+        self.km, self.kc = self.trusted
+        self._quiet = quiet
+        try:
+            self.execute_cell(cell, index, store_history=not quiet)
+        finally:
+            self.km, self.kc = kept
+            self._quiet = False
+            if quiet:
+                self.nb.cells[index] = first
+
+    def _boundary_stats(self) -> dict:
+        """Close the trusted kernel's bridge; returns the calls and name look-ups across the
+        boundary in this notebook (for measurements), empty when the kernel did not answer."""
+        import ast
+
+        from jupyter_core.utils import run_sync
+
+        tkc = self.trusted[1]
+        msg_id = tkc.execute("", silent=True, user_expressions={"s": "__matdiff_close()"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            msg = run_sync(tkc.get_shell_msg)(timeout=10)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                s = msg["content"].get("user_expressions", {}).get("s", {})
+                return ast.literal_eval(s.get("data", {}).get("text/plain", "{}"))
+        return {}
+
+    def _run(self, nb, deadline, budget, path: str, tests, tkm):
         import subprocess
 
-        dead = timed_out = flooded = False
         with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             if getattr(self.km, "uid", None) is not None:
-                # its sockets are bound: from now on the kernel may write only the files that
-                # exist (the guard's result file), not create any in this host folder
+                # its sockets are bound: from now on the kernel may not create files in this
+                # host folder
                 os.chown(self.km.ipc, 0, 0)
                 os.chmod(self.km.ipc, 0o755)
             dropped = self._watch_iopub()
-            setup = self._hidden(SETUP.format(home=path, sentinel=SENTINEL.read_text(), cfg=cfg))
-            if any(o.output_type == "error" for o in setup.outputs):
-                raise RuntimeError("the grader's kernel guard failed to start: "
-                                   + "\n".join(o.get("evalue", "") for o in setup.outputs))
-            for index, cell in enumerate(self.nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                if dead or timed_out or flooded:
-                    why = ("the kernel died" if dead else "the notebook ran out of time" if timed_out
-                           else "its output was too large")
-                    cell.outputs = [_error("NotRun", f"not run: {why} in an earlier cell")]
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    timed_out = True
-                    self.grading.problem(f"time limit ({budget:g} s per notebook) reached before "
-                                         f"cell {index + 1}; the rest of the notebook was not run")
-                    cell.outputs = [_error("NotRun", "not run: the notebook ran out of time")]
-                    continue
-                self.timeout = max(1, int(remaining + 0.999))
-                self._cell_chars = 0
-                gid = _meta(cell).get("grade_id")
-                is_test = cell in tests
-                original = cell.source
-                try:
-                    if is_test:
-                        self._hidden(f"__import__('sys').audit('matdiff.grader.begin', {gid!r})")
-                        cell.source = original + f"\n__import__('sys').audit('matdiff.grader.pass', {gid!r})"
+            self.trusted = None
+            try:
+                setup = self._hidden(SETUP.format(home=path) + trusted.learner_setup())
+                if any(o.output_type == "error" for o in setup.outputs):
+                    raise RuntimeError("the grader's kernel set-up failed: "
+                                       + "\n".join(o.get("evalue", "") for o in setup.outputs))
+                self._start_trusted(tkm, deadline)
+                self._cells(tests, deadline, budget, dropped)
+                self.boundary = self._boundary_stats()
+            finally:
+                dropped.close()         # an open socket would hang the client's clean-up
+                if self.trusted is not None:
+                    tkc = self.trusted[1]
+                    tkc.stop_channels()
+                    tkc.context.destroy(linger=0)
+
+    def _cells(self, tests, deadline, budget, dropped) -> None:
+        dead = timed_out = flooded = False
+        on_trusted = trusted.locked_to_run(
+            self.nb.cells, tests, lambda c: _meta(c).get("locked") and not _meta(c).get("solution"))
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if dead or timed_out or flooded:
+                why = ("the kernel died" if dead else "the notebook ran out of time" if timed_out
+                       else "its output was too large")
+                cell.outputs = [_error("NotRun", f"not run: {why} in an earlier cell")]
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                self.grading.problem(f"time limit ({budget:g} s per notebook) reached before "
+                                     f"cell {index + 1}; the rest of the notebook was not run")
+                cell.outputs = [_error("NotRun", "not run: the notebook ran out of time")]
+                continue
+            self.timeout = max(1, int(remaining + 0.999))
+            self._cell_chars = 0
+            is_test = cell in tests
+            locked = _meta(cell).get("locked") and not _meta(cell).get("solution")
+            try:
+                if is_test:             # the verdict: computed outside the sandbox
+                    self._on_trusted(cell, index)
+                else:
                     self.execute_cell(cell, index, store_history=True)
-                except CellTimeoutError:        # the kernel ignored the interrupt
-                    cell.outputs.append(_error("CellTimeoutError", "no reply"))
-                except DeadKernelError:
+                    if locked and index in on_trusted:     # the helpers tests rely on, as written
+                        shadow = nbformat.v4.new_code_cell(cell.source)
+                        self._on_trusted(shadow, index, quiet=True)
+                        if not any(o.output_type == "error" for o in shadow.outputs):
+                            # the learner sees the trusted outputs: md.progress() counts the tests
+                            cell.outputs = shadow.outputs
+            except CellTimeoutError:        # the kernel ignored the interrupt
+                cell.outputs.append(_error("CellTimeoutError", "no reply"))
+            except DeadKernelError:
+                if not _alive(self.km) or not is_test:
                     dead = True
-                    self.grading.problem(f"the kernel died in cell {index + 1} (the code exited or crashed "
-                             "Python); later cells were not run")
-                    cell.outputs.append(_error("KernelDied", "the Python kernel stopped while running "
-                                               "this cell (it exited or crashed)"))
-                finally:
-                    cell.source = original
-                if not dead and dropped() and _alive(self.km):
-                    flooded = True
-                    limit = getattr(getattr(self.km, "sandbox", None), "limits", None)
-                    size = f"{limit.output_mb} MB" if limit else "the limit"
-                    self.grading.problem(f"cell {index + 1} sent an output larger than {size}; the grader "
-                             "dropped it and stopped the notebook there")
-                    cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
-                    cell.outputs.append(_error("OutputTooLarge", f"stopped: this cell's output was "
-                                               f"larger than {size}"))
-                elif any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
-                         for o in cell.outputs):
-                    timed_out = True
-                    self.grading.problem(f"cell {index + 1} ran past the time limit ({budget:g} s per "
-                                         "notebook) and was stopped; the rest of the notebook was "
-                                         "not run")
-                    cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
-                    cell.outputs.append(_error("TimeoutError", f"stopped: the notebook used up its "
-                                               f"time limit ({budget:g} s) in this cell"))
-            dropped.close()
+                    self.grading.problem(f"the kernel died in cell {index + 1} (the code exited or "
+                                         "crashed Python); later cells were not run")
+                    cell.outputs.append(_error("KernelDied", "the Python kernel stopped while "
+                                               "running this cell (it exited or crashed)"))
+                else:
+                    raise
+            if is_test and not dead and not _alive(self.km):
+                dead = True
+                self.grading.problem(f"the kernel died while test cell {index + 1} called the "
+                                     "notebook's functions (the code exited or crashed Python); "
+                                     "later cells were not run")
+            if not dead and dropped() and _alive(self.km):
+                flooded = True
+                limit = getattr(getattr(self.km, "sandbox", None), "limits", None)
+                size = f"{limit.output_mb} MB" if limit else "the limit"
+                self.grading.problem(f"cell {index + 1} sent an output larger than {size}; the grader "
+                         "dropped it and stopped the notebook there")
+                cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+                cell.outputs.append(_error("OutputTooLarge", f"stopped: this cell's output was "
+                                           f"larger than {size}"))
+            elif any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
+                     for o in cell.outputs):
+                timed_out = True
+                self.grading.problem(f"cell {index + 1} ran past the time limit ({budget:g} s per "
+                                     "notebook) and was stopped; the rest of the notebook was "
+                                     "not run")
+                cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+                cell.outputs.append(_error("TimeoutError", f"stopped: the notebook used up its "
+                                           f"time limit ({budget:g} s) in this cell"))
 
     def _watch_iopub(self):
         """A function telling whether the output channel was cut since the last call: zmq
@@ -323,36 +389,3 @@ class GuardedExecute(Execute):
 
         dropped.close = close
         return dropped
-
-    def _apply_sentinel(self, tests, result: Path, key: str) -> None:
-        verdicts: dict = {}
-        for line in result.read_text(errors="replace").splitlines():
-            parts = line.split(" ", 4)
-            if len(parts) < 4:
-                continue
-            kind, gid, seq, mac = parts[:4]
-            body = f"{kind} {gid} {seq}"
-            expected = hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(expected, mac):
-                continue
-            detail = parts[4] if len(parts) > 4 else ""
-            if kind == "RESTORED":
-                self.grading.problem(f"{gid}: before this test the grader undid changes the notebook made to "
-                         f"trusted code: {detail}")
-            elif kind == "REJECT":
-                self.grading.problem(f"{gid}: the grader's guard refused to start this test: {detail}")
-            else:
-                verdicts[gid] = (kind, detail)
-        result.unlink(missing_ok=True)
-        for cell in tests:
-            if any(o.output_type == "error" for o in cell.outputs):
-                continue
-            gid = _meta(cell).get("grade_id")
-            kind, detail = verdicts.get(gid, (None, ""))
-            if kind == "PASS":
-                continue
-            reason = (f"the test ran in a modified environment ({detail})" if kind == "TAMPER"
-                      else "the test did not report completion")
-            self.grading.problem(f"{gid}: no credit, the grader could not confirm this test: {reason}")
-            cell.outputs.append(_error("GraderCheckFailed",
-                                       f"the grader could not confirm this test: {reason}"))

@@ -93,7 +93,10 @@ class Worker:
         self.pool.prewarm()
 
     def close(self) -> None:
+        from .trusted import close_pools
+
         self.pool.close()
+        close_pools()
         shutil.rmtree(self.base, ignore_errors=True)
 
     def grade(self, task: Task) -> Record:

@@ -1,0 +1,112 @@
+"""Verdicts the learner's process cannot forge (issue 14): the in-process hostile class
+(tests/hostile_inprocess.py) graded through the real sandbox and the trusted kernel with
+real nbgrader (the course notebooks keep every honest point: tests/test_grading.py); the
+boundary itself (grader/autograde/bridge.py) lets nothing but plain data across."""
+
+from __future__ import annotations
+
+import csv
+
+import hostile
+import hostile_inprocess
+import numpy as np
+import pytest
+
+from grader import autograde
+from grader.autograde import bridge
+
+TIMEOUT = 30
+
+
+def _csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ------------------------------------------------------------------------------ the codec
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("nan"), float("inf"), 1 + 2j, "text", [1, [2.0, "x"]], (1, (2,)),
+    {"a": (1, 2)}, np.arange(6.0).reshape(2, 3), np.array([1, 2], dtype=np.int32),
+    np.array([True, False]), np.array([1 + 1j]), np.float64(2.5), np.zeros((0, 3)),
+    np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(10.0)[::2],
+])
+def test_plain_values_cross_unchanged(value):
+    back = bridge.decode(bridge.encode(value))
+    if isinstance(value, np.ndarray):
+        assert type(back) is np.ndarray and back.dtype == value.dtype
+        np.testing.assert_array_equal(back, value)
+    elif isinstance(value, float) and value != value:
+        assert back != back
+    else:
+        assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": ["|O8", [1], "AAAAAAAAAAA="]}',             # object dtype
+    '{"a": ["<f8", [1000000000], ""]}',                 # data of the wrong size
+    '{"a": ["<f8", [-1], ""]}',
+    '{"a": ["V8", [1], "AAAAAAAAAAA="]}',
+    '{"a": ["<f8", [1], "not base64!"]}',
+    '{"x": 1}', '{"t": 1}', '{"o": [1, 2]}', '{"fn": 0}',  # no callables come back
+    "[" * 100 + "]" * 100, "not json", '{"c": ["a", "b"]}',
+])
+def test_anything_else_is_refused(text):
+    with pytest.raises(bridge.NotPlain):
+        bridge.decode(text)
+
+
+def test_objects_with_behaviour_arrive_inert():
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    class Arrayish:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(2)
+
+    sent = bridge.encode([np.zeros(2).view(Liar), Arrayish(), object(), len], lenient=True)
+    sub, arrayish, obj, fn = bridge.decode(sent)
+    assert type(sub) is np.ndarray and type(arrayish) is np.ndarray
+    assert type(obj).__name__ == "object" and type(obj).__module__ == "learner"
+    assert fn.__name__ == "len" and type(fn).__name__ == "function"
+    with pytest.raises(bridge.NotPlain):
+        bridge.encode(object())                     # the trusted side sends plain data only
+    with pytest.raises(bridge.NotPlain):
+        bridge.encode(np.zeros(9 << 20))            # above the size cap
+
+
+# ---------------------------------------------------------------- the hostile class, graded
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, repo):
+    tmp = tmp_path_factory.mktemp("trusted")
+    solutions, student = hostile.demo(tmp, repo)
+    techniques = hostile_inprocess.build(tmp / "subs", student)
+    out = tmp / "out"
+    code = autograde.main(tmp / "subs", out, jobs=2, timeout=TIMEOUT, solutions=solutions)
+    return {"code": code, "out": out, "techniques": techniques,
+            "grades": {r["student"]: r for r in _csv(out / "grades.csv")},
+            "problems": _csv(out / "problems.csv")}
+
+
+@pytest.mark.slow
+def test_every_honest_learner_keeps_every_point(graded):
+    assert graded["code"] == 0
+    for name in hostile_inprocess.HONEST:
+        assert graded["grades"][name]["score"] == "3", (name, graded["problems"])
+
+
+@pytest.mark.slow
+def test_no_in_process_technique_forges_a_point(graded):
+    assert len(graded["techniques"]) >= 15
+    assert set(graded["techniques"]) <= set(graded["grades"])
+    forged = {k: graded["grades"][k]["score"] for k in graded["techniques"]
+              if graded["grades"][k]["score"] != "0"}
+    assert not forged, forged
+
+
+@pytest.mark.slow
+def test_what_a_function_prints_during_a_test_is_still_shown(graded):
+    page = (graded["out"] / "feedback" / "honest-prints" / "demo" / "demo.html").read_text()
+    assert "computing" in page
