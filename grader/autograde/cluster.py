@@ -328,7 +328,8 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
         stats["workers"] = threads
         log(f"on the Dask cluster at {client.scheduler.address}: {len(client.nthreads())} "
             f"worker(s), {threads} thread(s); release {course.fingerprint}")
-        shipped = client.submit(_same, course, key=f"matdiff-course-{course.fingerprint}")
+        run_id = os.urandom(4).hex()        # keys of this run: another run on the cluster has others
+        shipped = client.submit(_same, course, key=f"matdiff-course-{course.fingerprint}-{run_id}")
         futures: dict = {}
         limit = settings.max_notebook_mb * 2**20
 
@@ -337,7 +338,7 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
             remote = dataclasses.replace(task, folder=None)
             future = client.submit(grade, shipped, settings, remote, packed, pure=False,
                                    retries=settings.cluster_retries, priority=-order,
-                                   key=f"matdiff-grade-{task.sid}-{task.assignment}-{task.tries}")
+                                   key=f"matdiff-grade-{run_id}-{task.sid}-{task.assignment}-{task.tries}")
             futures[future] = task
             return future
 
