@@ -187,3 +187,39 @@ def test_a_worker_with_another_environment_refuses(klass, dask, monkeypatch):
     with pytest.raises(SystemExit, match="nbgrader 0.1 there"):
         autograde.main(klass["subs"], klass["tmp"] / "refused", timeout=TIMEOUT,
                        solutions=klass["solutions"], cluster=dask.address)
+
+
+@pytest.mark.slow
+def test_a_cluster_that_loses_every_worker_still_finishes(klass, tmp_path):
+    subs = tmp_path / "subs"
+    for i in range(3):
+        shutil.copytree(klass["subs"] / "endless", subs / f"learner{i}")
+    c = DaskCluster(tmp_path / "dask", workers=1)
+    try:
+        out = tmp_path / "out"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
+             "--timeout", str(TIMEOUT), "--solutions", str(klass["solutions"]),
+             "--cluster", c.address, "--cluster-wait", "5"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while "on the Dask cluster at" not in _text(out / "autograde.log").split("\n", 1)[-1]:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+            time.sleep(2)
+            c.kill_worker(0)                                     # the whole cluster is gone
+            assert proc.wait(timeout=120) == 1
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        grades = test_grading._csv(out / "grades.csv")
+        assert [g["score"] for g in grades] == ["0", "0", "0"]
+        assert "lost all its workers" in (out / "problems.csv").read_text()
+    finally:
+        c.close()
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

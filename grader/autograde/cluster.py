@@ -22,7 +22,8 @@ local scheduler does for a submission that killed two workers. Dask counts a dea
 every task the dead worker held (queued ones too), so a ``KilledWorker`` submission is sent
 once more (``Settings.cluster_tries``) before it is given its 0. An exception of the grader in a
 task is returned, not raised (Dask would retry it for nothing); ``Settings.cluster_retries``
-covers a worker that could not prepare the course.
+covers a worker that could not prepare the course. A cluster that has lost every worker for
+``Settings.cluster_wait`` seconds ends the run: what is left gets a 0 with the reason.
 
 distributed is imported only here, and only when a run asks for a cluster.
 """
@@ -328,7 +329,8 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
         stats["workers"] = threads
         log(f"on the Dask cluster at {client.scheduler.address}: {len(client.nthreads())} "
             f"worker(s), {threads} thread(s); release {course.fingerprint}")
-        shipped = client.submit(_same, course, key=f"matdiff-course-{course.fingerprint}")
+        run_id = os.urandom(4).hex()        # keys of this run: another run on the cluster has others
+        shipped = client.submit(_same, course, key=f"matdiff-course-{course.fingerprint}-{run_id}")
         futures: dict = {}
         limit = settings.max_notebook_mb * 2**20
 
@@ -337,7 +339,7 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
             remote = dataclasses.replace(task, folder=None)
             future = client.submit(grade, shipped, settings, remote, packed, pure=False,
                                    retries=settings.cluster_retries, priority=-order,
-                                   key=f"matdiff-grade-{task.sid}-{task.assignment}-{task.tries}")
+                                   key=f"matdiff-grade-{run_id}-{task.sid}-{task.assignment}-{task.tries}")
             futures[future] = task
             return future
 
@@ -347,21 +349,22 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
             else:
                 submit(task, i)
         pending = as_completed(list(futures))
-        for future in pending:
+
+        def collect(future):
             task = futures.pop(future)
             if future.status == "finished":
                 outcome = future.result()
                 future.release()              # its feedback pages leave the cluster's memory
                 if outcome.record is None:
                     zero(task, "grading failed: " + outcome.failed, internal=True)
-                    continue
+                    return
                 stats.setdefault("first_ready", time.monotonic() - outcome.record.seconds)
                 for rel, data in outcome.files.items():
                     path = _inside(out, rel)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(data)
                 finish(task, outcome.record)
-                continue
+                return
             exc = future.exception()
             future.release()
             if isinstance(exc, WrongCourse):
@@ -376,12 +379,32 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
                         "grading it again")
                     pending.add(submit(task, -1))
                 else:
-                    zero(task, f"the Dask workers grading this submission died each time, {task.tries} "
-                         "times over (killed from outside, or out of memory); not graded: grade it "
-                         f"again ({exc})", internal=True)
+                    zero(task, "the Dask workers grading this submission died each time, "
+                         f"{task.tries} times over (killed from outside, or out of memory); "
+                         f"not graded: grade it again ({exc})", internal=True)
             else:
                 zero(task, f"grading failed on the cluster: {type(exc).__name__}: {exc}",
                      internal=True)
+
+        quiet = time.monotonic()            # since the last result
+        while not pending.is_empty():
+            batch = pending.next_batch(block=False)
+            for future in batch:
+                collect(future)
+            if batch:
+                quiet = time.monotonic()
+            elif time.monotonic() - quiet > settings.cluster_wait:
+                if not client.nthreads():     # every worker gone: the run still finishes
+                    log(f"no Dask worker for {settings.cluster_wait:g} s: {len(futures)} "
+                        "submission(s) not graded")
+                    client.cancel(list(futures))
+                    for task in futures.values():
+                        zero(task, "not graded: the Dask cluster lost all its workers; grade it "
+                             "again", internal=True)
+                    break
+                quiet = time.monotonic()
+            else:
+                time.sleep(0.05)
     finally:
         client.close()
     return results.close()
