@@ -33,6 +33,10 @@ def pool(preload: list[str], keep_ready: bool = True) -> KernelPool:
     """This process's pool of trusted kernels (with ``keep_ready``, the next one boots while
     a notebook is graded)."""
     key = (os.getpid(), tuple(preload), keep_ready)
+    if not _POOLS:                  # nbgrader's own runs end without Worker.close
+        import atexit
+
+        atexit.register(close_pools)
     if key not in _POOLS:
         _POOLS[key] = KernelPool(None, Path(tempfile.mkdtemp(prefix="matdiff-trusted-")),
                                  sorted({"numpy", "matdiff", *preload}), keep_ready=keep_ready)
