@@ -248,8 +248,26 @@ def test_a_hostile_zip(attacked, tmp_path):
     assert not (tmp_path / "escaped.txt").exists()
 
 
-def _sandbox_kernels() -> list[tuple[int, int]]:
-    """(pid, parent pid) of every outer bwrap started by a grader on this machine."""
+def _parent(pid: int) -> int:
+    try:
+        return int(open(f"/proc/{pid}/stat", "rb").read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    for _ in range(100):
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+        pid = _parent(pid)
+    return False
+
+
+def _sandbox_kernels(ancestor: int | None = None) -> list[tuple[int, int]]:
+    """(pid, parent pid) of every outer bwrap started by a grader on this machine (only those
+    under ``ancestor``, when given: other tests grade beside this one)."""
     out = []
     for pid in os.listdir("/proc"):
         try:
@@ -258,7 +276,8 @@ def _sandbox_kernels() -> list[tuple[int, int]]:
         except (OSError, ValueError, IndexError):
             continue
         if cmd and cmd[0].endswith(b"bwrap") and b"--hostname" in cmd and b"ipykernel_launcher" in cmd:
-            out.append((int(pid), ppid))
+            if ancestor is None or _descends(int(pid), ancestor):
+                out.append((int(pid), ppid))
     return out
 
 
@@ -286,7 +305,7 @@ def _wait_for_kernel(proc, known) -> tuple[int, int]:
     import time
 
     for _ in range(600):
-        fresh = [k for k in _sandbox_kernels() if k not in known]
+        fresh = [k for k in _sandbox_kernels(proc.pid) if k not in known]
         # the worker's kernel runs the submission only after the pre-started one exists
         if fresh:
             time.sleep(4)
@@ -318,10 +337,12 @@ def test_workers_and_sandboxes_die_with_the_main_process(attacked, tmp_path):
     known = _sandbox_kernels()
     proc = _start(subs, tmp_path / "out", attacked["solutions"])
     _wait_for_kernel(proc, known)
+    ours = {pid for pid, _ in _sandbox_kernels(proc.pid)}      # not other tests' sandboxes
+    assert ours
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     for _ in range(100):
-        left = [k for k in _sandbox_kernels() if k not in known]
+        left = [k for k in _sandbox_kernels() if k[0] in ours]
         if not left:
             break
         time.sleep(0.1)

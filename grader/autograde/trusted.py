@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,29 +27,35 @@ from .sandbox import KernelPool
 BRIDGE = Path(__file__).resolve().with_name("bridge.py")
 MODULES = ["numpy", "matdiff", "math", "cmath", "scipy"]     # a learner's alias may be bound
 
-_POOLS: dict = {}                 # (process, preload) -> pool of trusted kernels
+_POOLS: dict = {}                 # (process, thread, preload) -> pool of trusted kernels
+
+
+def _me() -> tuple[int, int]:
+    """This process and thread: a Dask worker grades in several threads at once, and a
+    trusted kernel serves one notebook at a time, so each thread has its own pool."""
+    return os.getpid(), threading.get_ident()
 
 
 def pool(preload: list[str], keep_ready: bool = True) -> KernelPool:
     """This process's pool of trusted kernels (with ``keep_ready``, the next one boots while
     a notebook is graded)."""
-    key = (os.getpid(), tuple(preload), keep_ready)
+    key = (*_me(), tuple(preload), keep_ready)
     if not _POOLS:                  # nbgrader's own runs end without Worker.close
         import atexit
 
-        atexit.register(close_pools)
+        atexit.register(close_pools, every_thread=True)
     if key not in _POOLS:
         _POOLS[key] = KernelPool(None, Path(tempfile.mkdtemp(prefix="matdiff-trusted-")),
                                  sorted({"numpy", "matdiff", *preload}), keep_ready=keep_ready)
     return _POOLS[key]
 
 
-_KEPT: dict = {}                  # (process, preload) -> a trusted kernel kept for the next notebook
+_KEPT: dict = {}                  # (process, thread, preload) -> a kernel kept for the next notebook
 
 
 def take(preload: list[str], keep_ready: bool = True):
     """A trusted kernel: the one the previous notebook left clean, else a new one."""
-    km = _KEPT.pop((os.getpid(), tuple(preload)), None)
+    km = _KEPT.pop((*_me(), tuple(preload)), None)
     return km if km is not None else pool(preload, keep_ready).take()
 
 
@@ -57,19 +64,23 @@ def give_back(km, preload: list[str], reusable: bool, keep_ready: bool = True) -
     the next notebook's first cell; it only ever ran the course's own code on plain data),
     else destroy it and let the pool boot another."""
     if reusable and keep_ready:
-        _KEPT[(os.getpid(), tuple(preload))] = km
+        _KEPT[(*_me(), tuple(preload))] = km
         return
     KernelPool.destroy(km)
     pool(preload, keep_ready).prewarm()
 
 
-def close_pools() -> None:
-    """Stop this process's waiting trusted kernels and remove their folders."""
+def close_pools(every_thread: bool = False) -> None:
+    """Stop this thread's (or, at exit, this process's) waiting trusted kernels and remove
+    their folders."""
     import shutil
 
-    for key in [k for k in _KEPT if k[0] == os.getpid()]:
+    def mine(key) -> bool:
+        return key[0] == os.getpid() if every_thread else key[:2] == _me()
+
+    for key in [k for k in _KEPT if mine(k)]:
         KernelPool.destroy(_KEPT.pop(key))
-    for key in [k for k in _POOLS if k[0] == os.getpid()]:
+    for key in [k for k in _POOLS if mine(k)]:
         p = _POOLS.pop(key)
         p.close()
         shutil.rmtree(p.workdir, ignore_errors=True)
