@@ -248,5 +248,6 @@ def test_a_real_course_notebook(repo, tmp_path, name):
     grades = {r["student"]: r for r in _csv(out / "grades.csv")}
     why = (out / "problems.csv").read_text() + (out / "exercises.csv").read_text()
     assert float(grades["teacher"]["score"]) == float(grades["teacher"]["max_score"]) > 0, why
-    assert float(grades["teacher"]["score"]) == float(grades["teacher"]["max_score"]) > 0
     assert float(grades["nobody"]["score"]) == 0
+    # the tests called the answers across the boundary (counted for benchmarks/course.py)
+    assert json.loads((out / "run.json").read_text())["boundary_calls"] >= 2

@@ -122,6 +122,6 @@ def main(submissions: str | Path, out: str | Path, jobs: int | None = None,
         f"problems.csv, feedback/")
     write_run(out, submissions=len(records), jobs=stats.get("workers", settings.jobs),
               seconds=round(seconds, 3),
-              worker_startup=round(startup, 3))
+              worker_startup=round(startup, 3), boundary_calls=sum(r.calls for r in records))
     logfile.close()
     return 1 if any(r.internal_error for r in records) else 0

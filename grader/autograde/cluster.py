@@ -15,7 +15,8 @@ from the instructor's refuses with ``WrongCourse``; every connected worker is as
 first task is sent, and the run stops with the workers' own words.
 
 Faults: a Dask worker that dies (killed, out of memory, its machine gone) takes its task with
-it; the scheduler gives the task to another worker. A submission whose grading killed
+it; the scheduler gives the task to another worker (a result the dead worker held and the main
+process had not fetched yet is computed again, and waited for). A submission whose grading killed
 ``distributed.scheduler.allowed-failures`` + 1 workers (3 + 1 by default) comes back as
 ``KilledWorker``: a 0 with the reason, an internal problem the learner does not see, as the
 local scheduler does for a submission that killed two workers. Dask counts a death against
@@ -352,7 +353,10 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
 
         def collect(future):
             task = futures.pop(future)
-            if future.status == "finished":
+            # a result held by a worker that died before it was fetched is "lost": the
+            # scheduler computes it again, and exception() waits for that
+            exc = future.exception()
+            if exc is None and future.status == "finished":
                 outcome = future.result()
                 future.release()              # its feedback pages leave the cluster's memory
                 if outcome.record is None:
@@ -365,8 +369,12 @@ def run(tasks: list[Task], info: CourseInfo, out, settings: Settings, log,
                     path.write_bytes(data)
                 finish(task, outcome.record)
                 return
-            exc = future.exception()
+            status = future.status
             future.release()
+            if exc is None:                   # cancelled: the run never does that to a live task
+                zero(task, f"grading ended on the cluster as {status!r}; not graded: grade it "
+                     "again", internal=True)
+                return
             if isinstance(exc, WrongCourse):
                 client.cancel(list(futures))
                 raise SystemExit(f"autograde: a Dask worker cannot grade this run: {exc}")

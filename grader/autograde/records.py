@@ -63,6 +63,7 @@ class Record:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)      # for the learner, nobody's fault
     seconds: float = 0.0
+    calls: int = 0                      # calls across the trusted boundary (for measurements)
 
     @property
     def score(self) -> float:
