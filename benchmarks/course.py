@@ -38,7 +38,9 @@ def grade(tree: Path, subs: Path, out: Path, env: dict) -> dict:
                    cwd=tree, env=env, check=True, capture_output=True)
     run = json.loads((out / "run.json").read_text())
     grades = (out / "grades.csv").read_text().splitlines()[1:]
-    assert all(g.split(",")[2] == g.split(",")[3] for g in grades), grades
+    if not all(g.split(",")[2] == g.split(",")[3] for g in grades):
+        raise SystemExit(f"{tree}: a complete submission lost points: {grades}\n"
+                         + (out / "problems.csv").read_text())
     return run
 
 

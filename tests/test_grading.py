@@ -97,6 +97,12 @@ def _class(student: dict) -> dict[str, object]:
                          if not c["metadata"].get("nbgrader", {}).get("grade", False)]
     _free(restored, 1, "print('my own scratch cell')")
     subs["deletes-tests"] = restored
+    # right answers and an interact cell: its output widget once hung the next cell now and
+    # then (the grader answered the widget on the socket it was reading the cell's reply from)
+    widgets = nb(SQUARE, CUBE)
+    _free(widgets, 1, "import ipywidgets\nshown = ipywidgets.interact(lambda k: print('value', 7 * k), k=3)")
+    _free(widgets, 2, "print('outputs sent back to the kernel:', len(shown.widget.out.outputs))")
+    subs["widgets"] = widgets
     return subs
 
 
@@ -190,6 +196,12 @@ def test_each_problem_is_explained_in_the_log_and_the_feedback(graded, student, 
     assert pages
     assert words in pages[0].read_text()
     assert words in (graded["out"] / "autograde.log").read_text()
+
+
+def test_an_interact_cell_runs_and_the_grader_sends_nothing_back_to_its_widget(graded):
+    assert _score(graded, "widgets") == 3
+    page = (graded["out"] / "feedback" / "widgets" / "demo" / "demo.html").read_text()
+    assert "outputs sent back to the kernel: 0" in page
 
 
 def test_feedback_shows_the_friendly_message(graded):
