@@ -152,40 +152,6 @@ def context_for(preprocessor, resources: dict) -> GradingContext:
     return context
 
 
-async def ready(kc, timeout: float) -> None:
-    """Wait until the kernel behind ``kc`` answers one of our ``kernel_info`` requests on the
-    shell channel and its IOPub messages for them reach ``kc``. jupyter_client's
-    ``wait_for_ready`` does this and then waits until IOPub has been quiet for 0.2 s, every
-    time; here it ends as soon as both have arrived (replies and messages that come later are
-    ignored by nbclient, which reads only those of its own requests)."""
-    from queue import Empty
-
-    from jupyter_core.utils import ensure_async
-
-    deadline = time.monotonic() + timeout
-    sent, reply = {kc.kernel_info()}, None
-    while True:
-        try:
-            if reply is None:
-                msg = await ensure_async(kc.shell_channel.get_msg(timeout=1))
-                if msg["msg_type"] == "kernel_info_reply" \
-                        and msg["parent_header"].get("msg_id") in sent:
-                    reply = msg
-                continue
-            msg = await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
-            if msg["parent_header"].get("msg_id") in sent:
-                kc._handle_kernel_info_reply(reply)
-                return
-            continue
-        except Empty:
-            pass
-        if not await ensure_async(kc.is_alive()):
-            raise RuntimeError("the kernel died before replying to kernel_info")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the kernel did not respond in {timeout:g} s")
-        sent.add(kc.kernel_info())      # IOPub may have joined after the last one's messages
-
-
 def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"{ename}: {evalue}"])
@@ -226,24 +192,6 @@ class GuardedExecute(Execute):
                 outs.append(note)
             return None
         return super().output(outs, msg, display_id, cell_index)
-
-    async def async_start_new_kernel_client(self):
-        """nbclient's, with ``ready`` for ``wait_for_ready`` (0.2 s less per notebook)."""
-        from jupyter_core.utils import ensure_async
-        from nbclient.util import run_hook
-
-        self.kc = self.km.client()
-        await ensure_async(self.kc.start_channels())
-        try:
-            await ready(self.kc, self.startup_timeout)
-        except Exception:
-            await self._async_cleanup_kernel()
-            raise
-        self.kc.allow_stdin = False
-        await run_hook(self.on_notebook_start, notebook=self.nb)
-        return self.kc
-
-    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def _hidden(self, source: str) -> NotebookNode:
         cell = nbformat.v4.new_code_cell(source)
@@ -292,12 +240,11 @@ class GuardedExecute(Execute):
     def _start_trusted(self, tkm, deadline: float) -> None:
         """A client of the trusted kernel, and its first cell: the bridge to the learner's."""
         import zmq.asyncio
-        from jupyter_core.utils import run_sync
 
         tkc = tkm.client(context=zmq.asyncio.Context())     # its own: closed with it
         self.trusted = (tkm, tkc)
         tkc.start_channels()
-        run_sync(ready)(tkc, self.startup_timeout)
+        run_sync(tkc.wait_for_ready)(timeout=self.startup_timeout)
         cell = nbformat.v4.new_code_cell(trusted.trusted_setup(
             self.km, str(tkm.stage), deadline, self.grading.imports))
         self._on_trusted(cell, 0, quiet=True)
@@ -323,8 +270,6 @@ class GuardedExecute(Execute):
         """Close the trusted kernel's bridge; returns the calls and name look-ups across the
         boundary in this notebook (for measurements), empty when the kernel did not answer."""
         import ast
-
-        from jupyter_core.utils import run_sync
 
         tkc = self.trusted[1]
         msg_id = tkc.execute("", silent=True, user_expressions={"s": "__matdiff_close()"})
