@@ -26,7 +26,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from notebook_tools import nbgrader_meta, solution_code  # noqa: E402
 
 from grader.paths import nbgrader_env  # noqa: E402
 
@@ -50,14 +52,11 @@ def answered(student: Path, solution: Path, to: Path) -> None:
     import nbformat
 
     nb = nbformat.read(student, as_version=4)
-    answers = {c.metadata.nbgrader["grade_id"]: c.source
-               for c in nbformat.read(solution, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {nbgrader_meta(c)["grade_id"]: solution_code(c.source)
+               for c in nbformat.read(solution, as_version=4).cells if nbgrader_meta(c).get("solution")}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
-            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
-                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+        if nbgrader_meta(cell).get("solution") and nbgrader_meta(cell).get("grade_id") in answers:
+            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
     nbformat.write(nb, to)
 
 
