@@ -33,17 +33,22 @@ from notebook_tools import nbgrader_meta, solution_code  # noqa: E402
 from grader.paths import nbgrader_env  # noqa: E402
 
 
-def grade(tree: Path, subs: Path, out: Path, env: dict) -> dict:
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
-                    "--jobs", "1", "--solutions", str(tree / "solutions")],
-                   cwd=tree, env=env, check=True, capture_output=True)
-    run = json.loads((out / "run.json").read_text())
-    grades = (out / "grades.csv").read_text().splitlines()[1:]
-    if not all(g.split(",")[2] == g.split(",")[3] for g in grades):
-        raise SystemExit(f"{tree}: a complete submission lost points: {grades}\n"
-                         + (out / "problems.csv").read_text())
-    return run
+def grade(tree: Path, subs: Path, out: Path, env: dict, tries: int = 1) -> tuple[dict, int]:
+    """Grade, and check that every complete submission kept every point. Returns run.json and
+    how many runs were repeated: the baseline (before 5b10a49) sometimes hangs on an
+    `interact` cell of notebook 08 until the notebook's time is up (jupyter/nbclient#312);
+    such a run is repeated (up to ``tries`` runs) rather than counted."""
+    for attempt in range(tries):
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
+                        "--jobs", "1", "--solutions", str(tree / "solutions")],
+                       cwd=tree, env=env, check=True, capture_output=True)
+        run = json.loads((out / "run.json").read_text())
+        grades = (out / "grades.csv").read_text().splitlines()[1:]
+        if all(g.split(",")[2] == g.split(",")[3] for g in grades):
+            return run, attempt
+    raise SystemExit(f"{tree}: a complete submission lost points: {grades}\n"
+                     + (out / "problems.csv").read_text())
 
 
 def answered(student: Path, solution: Path, to: Path) -> None:
@@ -85,6 +90,7 @@ def main() -> int:
     names = args.only or sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
     seconds: dict = {(t, n): [] for t in trees for n in names}
     calls: dict = {}
+    repeated = 0
     try:
         for name in names:
             subs = {}
@@ -97,7 +103,9 @@ def main() -> int:
                         answered(nb, tree / "solutions" / name / nb.name, d / nb.name)
             for _ in range(args.rounds):
                 for label, tree in trees.items():
-                    run = grade(tree, subs[label], tmp / "out", env)
+                    run, again = grade(tree, subs[label], tmp / "out", env,
+                                       tries=3 if label == "baseline" else 1)
+                    repeated += again
                     seconds[label, name].append((run["seconds"] - run["worker_startup"]) / args.n)
                     if label == "this":
                         calls[name] = {"calls": run.get("boundary_calls", 0) // args.n}
@@ -116,6 +124,9 @@ def main() -> int:
                   f"{c.get('calls', '?')} |")
         print(f"| all | {tb / len(names):.2f} | {tt / len(names):.2f} | "
               f"{100 * (tt / tb - 1):+.0f}% | |")
+        if repeated:
+            print(f"\nBaseline runs repeated because a complete submission lost points to the "
+                  f"known widget hang (jupyter/nbclient#312, fixed here in 5b10a49): {repeated}")
         load = os.getloadavg()
         print(f"\n{os.cpu_count()} cores; load average at the end: {load[0]:.1f} {load[1]:.1f} "
               f"{load[2]:.1f}")

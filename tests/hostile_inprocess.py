@@ -196,6 +196,28 @@ def __matdiff_serve(request):
 def __matdiff_names(request):
     return json.dumps({"md": {"function": []}, "np": {"function": []},
                        "grad_square": {"value": {"a": ["|O8", [3], ""]}}})
+def __matdiff_loop():
+    import builtins
+    answer = ""
+    while True:
+        kind, _, body = builtins.input("\\x00matdiff-answer:" + answer).partition(":")
+        if kind == "names":
+            answer = __matdiff_names(body)
+        elif kind == "call":
+            answer = __matdiff_serve(body)
+        else:
+            return
+'''),
+    "forge-answer-prompt": ("answer the grader's request from inside the called function, with "
+                            "a forged passing result, then carry on out of step", '''
+import builtins, json
+def grad_square(x):
+    forged = {"ok": {"o": ["CheckResult", None]}, "called": None, "out": "✓ grad_square: correct",
+              "changed": [], "after": []}
+    for _ in range(3):
+        builtins.input("\\x00matdiff-answer:" + json.dumps(forged))
+    return x * 0
+grad_cube = grad_square
 '''),
     "malformed-replies": ("reply with deep nesting, object dtypes and impossible shapes", '''
 def grad_square(x):

@@ -4,13 +4,17 @@ This file runs inside kernels, not in the grader: its source is sent to both ker
 notebook (grader/ is not visible in the sandbox), so it imports only the standard library,
 numpy and matdiff.
 
-* In the learner's kernel ``install_learner()`` defines ``__matdiff_serve``: it calls one of
-  the learner's names with plain arguments and returns plain results as JSON text.
+* In the learner's kernel ``install_learner()`` defines ``__matdiff_loop``, which serves the
+  trusted side while one of its cells runs: it calls one of the learner's names with plain
+  arguments, or tells what a name is, and answers with plain results as JSON text. Requests
+  and answers travel on the kernel's stdin channel (the reply to an ``input()`` whose prompt
+  carries the previous answer): one round trip per call, about a millisecond.
 * In the trusted kernel (outside the sandbox, where the locked and test cells run)
   ``install_trusted(cfg)`` connects a client to the learner's kernel and, before every cell,
   binds each name the cell uses that no trusted cell defined to what the learner's kernel
   has: a function becomes a *proxy* (calling it sends its arguments across and returns what
-  came back), a value is copied across. Trusted definitions always win.
+  came back), a value is copied across. Trusted definitions always win. After the cell, the
+  loop ends and the learner's kernel is free for the next cell.
 
 What crosses, either way, is JSON of plain data only: None, bool, int, float, complex, str,
 lists, tuples, dicts with str keys, numpy arrays and scalars of numbers (bool, int, uint,
@@ -20,11 +24,23 @@ Python's own types (``decode``): no object the learner made, no ``__array__``, `
 subclass, frame or reference ever reaches the trusted side. Anything else the learner's
 function returns arrives as an inert placeholder with the same type name (a function as a
 function that raises), so matdiff's messages are the ones the learner would see in-process.
+
+A function the trusted side passes to the learner's function (a test's ``f`` for
+``which_layout(J, f, x)``) goes the other way. When it is *pure* (``as_code``: a plain Python
+function that assigns to no variable outside itself and refers only to numbers, strings,
+tuples, numeric arrays, allowed modules, numpy's ufuncs and other such functions) its code
+and those values are sent and the learner's kernel rebuilds it: the learner's function calls
+it there, as it would in-process, at no cost per call. Nothing is lost by it: what the
+function computes over there only feeds the learner's function, whose result the learner
+decides anyway, and its inputs are inputs the learner's function receives. Any other
+callable stays on the trusted side and each call is sent back to it (a *call-back*).
 """
 
 import base64
+import dis
 import json
 import re
+import types
 
 import numpy as np
 
@@ -34,7 +50,8 @@ MAX_ITEMS = 200_000
 OUT_CHARS = 20_000               # what a learner's function printed during one call
 DTYPE = re.compile(r"[<>|=]?[biufc][1-9][0-9]?")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-PROMPT = "\x00matdiff-callback:"
+PROMPT = "\x00matdiff-callback:"    # a learner's function calls a function of the test
+ANSWER = "\x00matdiff-answer:"      # the serving loop's answer, and its request for the next
 
 
 class NotPlain(ValueError):
@@ -55,8 +72,9 @@ def _budget():
     return tick
 
 def encode(obj, function=None, lenient=False) -> str:
-    """``obj`` as JSON text. ``function(f)`` encodes a callable (an id); ``lenient`` (the
-    learner's side) turns what is not plain into ``{"o": type name}`` instead of raising."""
+    """``obj`` as JSON text. ``function(f, enc)`` encodes a callable (``{"fn": id}`` for a
+    call-back, or ``as_code(f, enc, ...)``); ``lenient`` (the learner's side) turns what is not
+    plain into ``{"o": type name}`` instead of raising."""
     tick = _budget()
 
     def enc(o, depth):
@@ -81,7 +99,7 @@ def encode(obj, function=None, lenient=False) -> str:
         if isinstance(o, np.generic) and type(o).__module__ == "numpy" and o.dtype.kind in "biufc":
             return {"s": [o.dtype.str, base64.b64encode(o.tobytes()).decode()]}
         if function is not None and callable(o):
-            return {"fn": function(o)}
+            return function(o, lambda v: enc(v, depth + 1))
         if lenient:
             if isinstance(o, np.ndarray) or hasattr(o, "__array__"):
                 try:
@@ -102,6 +120,103 @@ def encode(obj, function=None, lenient=False) -> str:
     return text
 
 
+_STATEFUL = {"STORE_DEREF", "DELETE_DEREF", "STORE_GLOBAL", "DELETE_GLOBAL"}
+# built-ins that reach outside the function (files, the namespace, the session)
+_WORLD = {"open", "input", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
+          "breakpoint", "exit", "quit", "help", "setattr", "delattr", "get_ipython", "display"}
+
+
+class _NotPure(Exception):
+    pass
+
+
+def _inert(v, depth=0) -> bool:
+    """A value a function cannot keep state in: None, numbers, strings, tuples of these,
+    numeric arrays and numpy scalars (lists, dicts and objects may be a test's record of
+    calls: a function using one is called back instead)."""
+    t = type(v)
+    if v is None or t in (bool, int, float, complex, str):
+        return True
+    if t is tuple:
+        return depth < 8 and all(_inert(x, depth + 1) for x in v)
+    if t is np.ndarray:
+        return v.dtype.kind in "biufc"
+    return isinstance(v, np.generic) and type(v).__module__ == "numpy" and v.dtype.kind in "biufc"
+
+
+def as_code(f, enc, modules, refuse=()):
+    """A trusted function as ``{"py": [...]}``, which the learner's kernel rebuilds
+    (``decode(..., rebuild=True)``), or None when it is not pure: not a plain Python function,
+    assigning to a variable outside itself (``nonlocal``, ``global``), or referring to anything
+    but inert values (``_inert``), modules whose top package is in ``modules``, numpy's ufuncs,
+    functions of those modules, and other pure functions. ``refuse``: functions never sent
+    (the proxies of the learner's own functions). ``enc`` encodes an inert value."""
+    import importlib
+    import marshal
+
+    def form(v, seen):
+        if isinstance(v, types.ModuleType):
+            if v.__name__.split(".")[0] in modules:
+                return {"m": v.__name__}
+        elif isinstance(v, np.ufunc):
+            if getattr(np, v.__name__, None) is v:
+                return {"u": v.__name__}
+        elif type(v) is types.FunctionType and v not in refuse:
+            mod = getattr(v, "__module__", None)
+            if type(mod) is str and mod.split(".")[0] in modules:
+                if getattr(importlib.import_module(mod), v.__name__, None) is v:
+                    return {"r": [mod, v.__name__]}
+            elif v not in seen and len(seen) < 8:
+                return function(v, (*seen, v))
+        elif _inert(v):
+            return enc(v)
+        raise _NotPure
+
+    def function(fn, seen):
+        code, names = fn.__code__, set()
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            if any(ins.opname in _STATEFUL for ins in dis.get_instructions(c)):
+                raise _NotPure
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        if names & _WORLD - fn.__globals__.keys():
+            raise _NotPure
+        glob = [[n, form(fn.__globals__[n], seen)] for n in sorted(names) if n in fn.__globals__]
+        try:
+            cells = [form(c.cell_contents, seen) for c in fn.__closure__ or ()]
+        except ValueError:                   # a variable not yet assigned
+            raise _NotPure from None
+        defaults = [form(d, seen) for d in fn.__defaults__ or ()]
+        kw = [[k, form(v, seen)] for k, v in (fn.__kwdefaults__ or {}).items()]
+        return {"py": [base64.b64encode(marshal.dumps(code)).decode(), glob, cells, defaults, kw]}
+
+    try:
+        return form(f, ()) if callable(f) else None
+    except (_NotPure, ValueError, RecursionError, ImportError):
+        return None
+
+
+def _rebuild(v, dec, depth):
+    """The learner's side of ``as_code``: a function from its code and values."""
+    import builtins
+    import marshal
+
+    if type(v) is not list or len(v) != 5 or type(v[0]) is not str or \
+            any(type(x) is not list for x in v[1:]):
+        raise NotPlain("a bad function")
+    code = marshal.loads(base64.b64decode(v[0].encode(), validate=True))
+    if not isinstance(code, types.CodeType) or len(v[2]) != len(code.co_freevars):
+        raise NotPlain("a bad function")
+    g = {"__builtins__": builtins}
+    g.update({n: dec(x, depth + 1) for n, x in v[1]})
+    fn = types.FunctionType(code, g, code.co_name, tuple(dec(d, depth + 1) for d in v[3]) or None,
+                            tuple(types.CellType(dec(c, depth + 1)) for c in v[2]) or None)
+    fn.__kwdefaults__ = {k: dec(x, depth + 1) for k, x in v[4]} or None
+    return fn
+
+
 def _placeholder(type_name: str, name):
     """An inert stand-in for something the learner returned that is not plain data."""
     if not NAME.fullmatch(type_name or ""):
@@ -116,9 +231,10 @@ def _placeholder(type_name: str, name):
     return cls()
 
 
-def decode(text, function=None):
+def decode(text, function=None, rebuild=False):
     """Plain objects from JSON text written by ``encode``, validated; raises NotPlain.
-    ``function(id)`` turns an encoded callable into a local function (the learner's side)."""
+    On the learner's side only: ``function(id)`` turns a call-back into a local function, and
+    ``rebuild`` accepts the functions, modules and ufuncs of ``as_code``."""
     if type(text) is not str or len(text) > LIMIT:
         raise NotPlain("not text, or too long")
     try:
@@ -179,6 +295,16 @@ def decode(text, function=None):
             return np.frombuffer(raw, dtype=dtype).reshape(tuple(shape)).copy()
         if kind == "fn" and function is not None and type(v) is int:
             return function(v)
+        if rebuild and kind == "py":
+            return _rebuild(v, dec, depth)
+        if rebuild and kind == "m" and type(v) is str:
+            import importlib
+            return importlib.import_module(v)
+        if rebuild and kind == "u" and type(v) is str and isinstance(getattr(np, v, None), np.ufunc):
+            return getattr(np, v)
+        if rebuild and kind == "r" and type(v) is list and len(v) == 2 and all(type(x) is str for x in v):
+            import importlib
+            return getattr(importlib.import_module(v[0]), v[1])
         if kind == "o" and type(v) is list and len(v) == 2 and type(v[0]) is str:
             return _placeholder(v[0], v[1] if type(v[1]) is str else None)
         raise NotPlain("an unknown form")
@@ -206,8 +332,9 @@ def _exception(name, args, message, note=None):
 # ------------------------------------------------------------------------ learner side
 
 def install_learner():
-    """Define ``__matdiff_serve(request)`` and ``__matdiff_names(request)`` in the learner's
-    kernel. Nothing here is trusted: whatever it returns is validated by the trusted side."""
+    """Define ``__matdiff_loop()`` in the learner's kernel. Nothing here is trusted: whatever
+    it answers is validated by the trusted side (and the learner's own code may answer in its
+    place: it can only say what the learner's functions return, which it decides anyway)."""
     import builtins
     import contextlib
     import io
@@ -225,7 +352,7 @@ def install_learner():
         return call_back
 
     def serve(request):
-        req = decode(request, function=callback)
+        req = decode(request, function=callback, rebuild=True)
         fn = ip.user_ns.get(req["name"], serve)
         args, kwargs = list(req["args"]), req["kwargs"]
         before = [a.copy() if type(a) is np.ndarray else None for a in args]
@@ -296,15 +423,27 @@ def install_learner():
                 found[name] = {"value": value}
         return encode(found, lenient=True)
 
-    ip.user_ns["__matdiff_serve"] = serve
-    ip.user_ns["__matdiff_names"] = names
+    def loop():
+        """Serve the trusted side while one of its cells runs: each request arrives as the
+        reply to an ``input()`` whose prompt carries the previous answer (one round trip on
+        the stdin channel per call, instead of an execute request)."""
+        answer = ""
+        while True:
+            kind, _, body = builtins.input(ANSWER + answer).partition(":")
+            if kind == "call":
+                answer = serve(body)
+            elif kind == "names":
+                answer = names(body)
+            else:
+                return
+
+    ip.user_ns["__matdiff_loop"] = loop
 
 
 # ------------------------------------------------------------------------ trusted side
 
 def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one place
     """Connect to the learner's kernel and bind the learner's names before every cell."""
-    import ast
     import builtins
     import dis
     import importlib
@@ -329,7 +468,7 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
     bound = {}                       # name -> the object bound for it (proxy or value copy)
     pending = set()                  # names trusted code refers to that the learner lacked
     proxies = {}
-    stats = {"calls": 0, "lookups": 0, "seconds": 0.0}
+    stats = {"calls": 0, "lookups": 0, "callbacks": 0, "shipped": 0, "seconds": 0.0}
     ip.user_ns["__matdiff_stats"] = stats
 
     def alive():
@@ -339,50 +478,71 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         except OSError:
             return False
 
-    def request(code, expression, callbacks=None):
-        """Run ``code`` in the learner's kernel, return the value of ``expression`` (text)."""
-        started = time.monotonic()
-        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True,
-                            user_expressions={"r": expression})
+    loop = {"id": None}              # the learner's serving loop, while a trusted cell runs
+
+    def answer(msg_id, callbacks):
+        """The serving loop's next answer (text), running the call-backs asked for meanwhile."""
         poller = zmq.Poller()
         poller.register(kc.shell_channel.socket, zmq.POLLIN)
         poller.register(kc.stdin_channel.socket, zmq.POLLIN)
+        while True:
+            if time.time() > deadline:
+                raise TimeoutError("the learner's function did not return in the notebook's time")
+            ready = dict(poller.poll(200))
+            if not ready and not alive():
+                loop["id"] = None
+                raise RuntimeError("the learner's kernel stopped (the code exited or crashed "
+                                   "Python) while the test called it")
+            while kc.stdin_channel.msg_ready():
+                msg = kc.stdin_channel.get_msg(timeout=0)
+                prompt = msg["content"].get("prompt", "")
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    if prompt.startswith(ANSWER):
+                        return prompt[len(ANSWER):]
+                    if callbacks is not None and prompt.startswith(PROMPT):
+                        kc.input(run_callback(prompt[len(PROMPT):], callbacks))
+                        continue
+                kc.input("")
+            while kc.shell_channel.msg_ready():
+                msg = kc.shell_channel.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == msg_id:    # the loop ended
+                    loop["id"] = None
+                    raise RuntimeError(f"the learner's kernel could not run the call "
+                                       f"({msg['content'].get('ename', 'error')})")
+
+    def ask(kind, body, callbacks=None):
+        """Send a request to the learner's serving loop (started for this cell if it is not
+        running yet); return its answer (text)."""
+        started = time.monotonic()
         try:
-            while True:
-                if time.time() > deadline:
-                    raise TimeoutError("the learner's function did not return in the notebook's time")
-                ready = dict(poller.poll(200))
-                if not ready and not alive():
-                    raise RuntimeError("the learner's kernel stopped (the code exited or crashed "
-                                       "Python) while the test called it")
-                while kc.stdin_channel.msg_ready():
-                    msg = kc.stdin_channel.get_msg(timeout=0)
-                    prompt = msg["content"].get("prompt", "")
-                    if msg["parent_header"].get("msg_id") != msg_id or callbacks is None \
-                            or not prompt.startswith(PROMPT):
-                        kc.input("")
-                        continue
-                    kc.input(run_callback(prompt[len(PROMPT):], callbacks))
-                while kc.shell_channel.msg_ready():
-                    msg = kc.shell_channel.get_msg(timeout=0)
-                    if msg["parent_header"].get("msg_id") != msg_id:
-                        continue
-                    content = msg["content"]
-                    if content.get("status") != "ok":
-                        raise RuntimeError(f"the learner's kernel could not run the call "
-                                           f"({content.get('ename', 'error')})")
-                    r = content.get("user_expressions", {}).get("r", {})
-                    text = r.get("data", {}).get("text/plain") if r.get("status") == "ok" else None
-                    if type(text) is not str:
-                        raise RuntimeError("the learner's kernel sent no answer")
-                    try:
-                        return ast.literal_eval(text)
-                    except Exception:
-                        raise NotPlain("the learner's kernel sent a malformed answer") from None
+            if loop["id"] is None:
+                loop["id"] = kc.execute("__matdiff_loop()", silent=True, store_history=False,
+                                        allow_stdin=True)
+                answer(loop["id"], None)
+            kc.input(f"{kind}:{body}")
+            return answer(loop["id"], callbacks)
         finally:
             stats["seconds"] += time.monotonic() - started
 
+    def end_loop(*_):
+        """After a trusted cell: end the serving loop, so that the learner's kernel is free
+        for the next cell."""
+        msg_id, loop["id"] = loop["id"], None
+        if msg_id is None:
+            return
+        kc.input("end:")
+        poller = zmq.Poller()
+        poller.register(kc.shell_channel.socket, zmq.POLLIN)
+        while time.time() < deadline and (poller.poll(200) or alive()):
+            while kc.shell_channel.msg_ready():
+                if kc.shell_channel.get_msg(timeout=0)["parent_header"].get("msg_id") == msg_id:
+                    return
+            while kc.stdin_channel.msg_ready():              # an input() of the learner's
+                kc.stdin_channel.get_msg(timeout=0)
+                kc.input("")
+
     def run_callback(text, callbacks):
+        stats["callbacks"] += 1
         try:
             req = decode(text)
             fn = callbacks[req["fn"]]
@@ -395,13 +555,17 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         state = _guard._ACTIVE.get()
         callbacks = []
 
-        def function(f):
+        def function(f, enc):
+            shipped = as_code(f, enc, modules, refuse=set(proxies.values()))
+            if shipped is not None:
+                stats["shipped"] += 1
+                return shipped
             callbacks.append(f)
-            return len(callbacks) - 1
+            return {"fn": len(callbacks) - 1}
 
         payload = encode({"name": name, "args": list(args), "kwargs": dict(kwargs),
                           "graded": state.answer if state is not None else None}, function=function)
-        text = request(f"__matdiff_out = __matdiff_serve({payload!r})", "__matdiff_out", callbacks)
+        text = ask("call", payload, callbacks)
         try:
             result = decode(text)
             if type(result) is not dict:
@@ -464,18 +628,17 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         wanted = {n for n in used if (n not in ip.user_ns or n in bound) and n not in stored
                   and not hasattr(builtins, n) and not n.startswith("__matdiff")}
         pending.update(wanted)
-        ask = sorted(pending | set(bound))
-        if not ask:
+        asked = sorted(pending | set(bound))
+        if not asked:
             return
         stats["lookups"] += 1
         try:
-            found = decode(request(f"__matdiff_out = __matdiff_names({encode(ask)!r})",
-                                   "__matdiff_out"))
+            found = decode(ask("names", encode(asked)))
         except Exception:
             return
         if type(found) is not dict:
             return
-        for name in ask:
+        for name in asked:
             info_ = found.get(name)
             if type(info_) is not dict or len(info_) != 1:
                 if name in bound:                # the learner deleted it
@@ -501,10 +664,13 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
 
     def close():
         """The notebook is graded: forget the learner's kernel (this kernel may serve the next)."""
+        end_loop()
         ip.events.unregister("pre_run_cell", before_cell)
+        ip.events.unregister("post_run_cell", end_loop)
         kc.stop_channels()
         kc.context.destroy(linger=0)
         return stats
 
     ip.events.register("pre_run_cell", before_cell)
+    ip.events.register("post_run_cell", end_loop)
     ip.user_ns["__matdiff_close"] = close
