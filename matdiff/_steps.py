@@ -93,14 +93,24 @@ class PointStack:
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         rows = np.arange(start, max(start, stop))
-        k = self.idx.size
         points = np.empty((rows.size, self.x.size), dtype=self.dtype)
         points[...] = self.x.ravel()
         target = points.imag if np.iscomplexobj(points) else points
-        if rows.size:
-            block, r = np.divmod(rows, k)
-            target[np.arange(rows.size), self.idx[r]] += self.steps[block, r]
+        self._add_steps(target, rows)
         return points.reshape((rows.size, *self.x.shape))
+
+    def steps_at(self, rows: np.ndarray) -> np.ndarray:
+        """The given rows minus x: each row zero but for its step (the imaginary parts of a
+        complex stack), shape ``(len(rows),) + x.shape``."""
+        rows = np.asarray(rows)
+        out = np.zeros((rows.size, self.x.size))
+        self._add_steps(out, rows)
+        return out.reshape((rows.size, *self.x.shape))
+
+    def _add_steps(self, target: np.ndarray, rows: np.ndarray) -> None:
+        if rows.size:
+            block, r = np.divmod(rows, self.idx.size)
+            target[np.arange(rows.size), self.idx[r]] += self.steps[block, r]
 
 
 def perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], idx: np.ndarray | None = None,

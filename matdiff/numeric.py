@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from . import _steps
+from ._dual import dual_stack
 from ._guard import refuse_during_graded_call
 from ._inputs import (
     FunctionError,
@@ -57,6 +58,7 @@ from ._inputs import (
     output_array,
 )
 from ._stacked import stacked
+from ._steps import PointStack
 from ._vector_state import clean_view, reset
 from .layouts import to_denominator
 
@@ -85,6 +87,7 @@ class _Evaluator:
         self.f, self.args, self.wrt, self.out_shape, self.fname = f, list(args), wrt, out_shape, fname
         self.in_shape = args[wrt].shape
         self.mode = None if batch else "loop"
+        self.dual = None   # complex steps as dual numbers: None until tried
 
     def _with(self, value: np.ndarray) -> list:
         args = list(self.args)
@@ -144,10 +147,17 @@ class _Evaluator:
         b = points.shape[0]
         per = max(int(np.prod(self.in_shape)), int(np.prod(self.out_shape)), 1)
         chunk = max(1, _MAX_BATCH_ELEMENTS // per)
+        if self.dual is not False and self.mode != "loop" and isinstance(points, PointStack) \
+                and np.dtype(points.dtype).kind == "c":
+            out, singles = self._dual_many(points, chunk, what)
+            if out is not None:
+                return out
+        else:
+            singles = None
         parts, start = [], 0
         if self.mode is None and b >= 2:
             first = points[: min(b, chunk)]
-            self.mode, out = self._detect(first, what)
+            self.mode, out = self._detect(first, what, singles)
             if out is not None:  # the verified batched call's values are kept, not recomputed
                 parts, start = [out], first.shape[0]
         if self.mode in _BATCH_MODES:
@@ -161,14 +171,55 @@ class _Evaluator:
         return np.stack([self.one(p, f"{what}, perturbation {k + 1} of {b}")
                          for k, p in enumerate(points)])
 
-    def _detect(self, points: np.ndarray, what: str) -> tuple[str, np.ndarray | None]:
+    def _dual_many(self, points: PointStack, chunk: int, what: str,
+                   ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+        """f at complex-step points evaluated as dual numbers (see :mod:`matdiff._dual`), or
+        None when f does not allow it; and the single calls made to verify it (reused by
+        :meth:`_detect`). The first time, the first point and the last of the first batch
+        must agree with single complex calls, both in a batch of two and in the whole batch."""
+        b = len(points)
+        probes = np.array([0, min(b, chunk) - 1])
+        singles = None
+        if self.dual is None:
+            singles = [self.one(points[int(k)], f"{what}, perturbation {k + 1}") for k in probes]
+            if not _agree(self._try_dual(points, probes), (0, 1), singles):
+                self.dual = False
+                return None, singles
+        parts = []
+        for s in range(0, b, chunk):
+            part = self._try_dual(points, np.arange(s, min(b, s + chunk)))
+            if part is None or (s == 0 and singles is not None and
+                                not _agree(part, probes, singles)):
+                self.dual = False
+                return None, singles
+            parts.append(part)
+        self.dual = True
+        return (np.concatenate(parts) if len(parts) > 1 else parts[0]), None
+
+    def _try_dual(self, points: PointStack, rows: np.ndarray) -> np.ndarray | None:
+        stack = dual_stack(points.x, points.steps_at(rows))
+        reset()
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = np.asarray(self.f(*self._with(stack)))
+        except Exception:
+            return None
+        if out.shape != (rows.size, *self.out_shape) or out.dtype.kind != "c":
+            return None
+        return out
+
+    def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
+                ) -> tuple[str, np.ndarray | None]:
         """The batch mode f supports, and f at ``points`` when that mode is batched.
 
         Each mode is first tried on the first and last points only (a mode f does not support
-        costs little), then on all of them; both results must agree with single calls.
+        costs little), then on all of them; both results must agree with single calls
+        (``singles``: f at those two points, when already computed).
         """
         probes = (0, points.shape[0] - 1)
-        singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
+        if singles is None:
+            singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
         pair = points[list(probes)]
         for mode in _BATCH_MODES:
             if not _agree(self._try_batched(pair, mode), (0, 1), singles):
@@ -180,11 +231,19 @@ class _Evaluator:
 
 
 def _agree(out: np.ndarray | None, rows: Sequence[int], singles: list[np.ndarray]) -> bool:
-    """Whether a batched evaluation's ``rows`` agree with single calls."""
-    return out is not None and all(
-        np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
-                    atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
-        for k, s in zip(rows, singles, strict=True))
+    """Whether a batched evaluation's ``rows`` agree with single calls (for complex values,
+    the real and the imaginary parts each on its own scale: a complex step's imaginary part
+    is about 1e-20 of the real one)."""
+    if out is None:
+        return False
+    parts = (np.real, np.imag) if any(np.iscomplexobj(s) for s in singles) else (np.asarray,)
+    return all(_close_to(part(out[k]), part(s)) for k, s in zip(rows, singles, strict=True)
+               for part in parts)
+
+
+def _close_to(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-10, equal_nan=True,
+                            atol=1e-10 * (np.abs(b[np.isfinite(b)]).max(initial=0) + 1e-300)))
 
 
 def _prepare(f: Callable, args: Sequence[Any], wrt: int) -> tuple[list[np.ndarray], int, np.ndarray]:
