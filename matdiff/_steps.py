@@ -99,18 +99,16 @@ class PointStack:
         self._add_steps(target, rows)
         return points.reshape((rows.size, *self.x.shape))
 
-    def steps_at(self, rows: np.ndarray) -> np.ndarray:
-        """The given rows minus x: each row zero but for its step (the imaginary parts of a
-        complex stack), shape ``(len(rows),) + x.shape``."""
-        rows = np.asarray(rows)
-        out = np.zeros((rows.size, self.x.size))
-        self._add_steps(out, rows)
-        return out.reshape((rows.size, *self.x.shape))
+    def steps_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the given rows add to x: each row's step and the flat entry it is added to
+        (for a complex dtype, the imaginary parts)."""
+        block, r = np.divmod(np.asarray(rows), self.idx.size)
+        return self.steps[block, r], self.idx[r]
 
     def _add_steps(self, target: np.ndarray, rows: np.ndarray) -> None:
         if rows.size:
-            block, r = np.divmod(rows, self.idx.size)
-            target[np.arange(rows.size), self.idx[r]] += self.steps[block, r]
+            steps, idx = self.steps_at(rows)
+            target[np.arange(rows.size), idx] += steps
 
 
 def perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], idx: np.ndarray | None = None,

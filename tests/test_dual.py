@@ -38,6 +38,16 @@ ANALYTIC = {   # every rule of the dual numbers, on points where the real functi
 }
 
 
+M34, M43, M55 = rng.standard_normal((3, 4)), rng.standard_normal((4, 3)), rng.standard_normal((5, 5))
+SHAPES = {     # products and broadcasts of a matrix point X (3, 4) that keep one-entry tangents
+    "X @ M": lambda X: np.tanh(X) @ M43 @ np.exp(X[:, :3]) @ X,
+    "M @ X": lambda X: M34.T @ np.sin(X) / (2.0 + X.T @ M34),
+    "broadcast by a constant": lambda X: np.sum((X + M55[:3, :1]) * np.ones((2, 3, 4))),
+    "row times point": lambda X: np.cos(X)[0] @ M43 + X.ravel() @ np.ones(12),
+    "reshape then product": lambda X: X.reshape(4, 3) @ X.reshape(-1).reshape(3, 4) - np.mean(X),
+}
+
+
 def _points(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The complex step's points: x + i h_j e_j, as their imaginary parts (one row each)."""
     h = 1e-20 * relative_scales(x)
@@ -50,12 +60,22 @@ def _complex(f, x: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(f(x + 1j * s), dtype=complex) for s in steps])
 
 
+def _dual(x: np.ndarray, steps: np.ndarray, seeds: bool):
+    """The dual numbers of the complex step's points: dense tangents, or one entry each."""
+    if not seeds:
+        return dual_stack(x, steps)
+    flat = steps.reshape(steps.shape[0], -1)
+    idx = np.argmax(flat != 0, axis=1)
+    return dual_stack(x, flat[np.arange(flat.shape[0]), idx], idx)
+
+
+@pytest.mark.parametrize("seeds", [False, True], ids=["dense", "seeds"])
 @pytest.mark.parametrize("name", sorted(ANALYTIC))
-def test_dual_numbers_equal_the_complex_step(name):
+def test_dual_numbers_equal_the_complex_step(name, seeds):
     f = ANALYTIC[name]
     x = rng.standard_normal(4)
     steps, h = _points(x)
-    dual = np.asarray(f(dual_stack(x, steps)))
+    dual = np.asarray(f(_dual(x, steps, seeds)))
     want = _complex(f, x, steps)
     assert dual.shape == want.shape and dual.dtype == complex
     np.testing.assert_allclose(dual.real, want.real, rtol=1e-14, atol=1e-14)
@@ -64,15 +84,16 @@ def test_dual_numbers_equal_the_complex_step(name):
     np.testing.assert_allclose(dual.imag, want.imag, rtol=1e-12, atol=1e-14 * scale)
 
 
-@pytest.mark.parametrize("name", sorted(VECTOR) + sorted(MATRIX))
-def test_dual_numbers_equal_complex_arithmetic_or_refuse(name):
+@pytest.mark.parametrize("seeds", [False, True], ids=["dense", "seeds"])
+@pytest.mark.parametrize("name", sorted(VECTOR) + sorted(MATRIX) + sorted(SHAPES))
+def test_dual_numbers_equal_complex_arithmetic_or_refuse(name, seeds):
     """Every function of matdiff._stacked's tests: the dual numbers either give the complex
     step's values or raise (abs, comparisons, max, .real, ...)."""
-    f = VECTOR.get(name) or MATRIX[name]
+    f = VECTOR.get(name) or MATRIX.get(name) or SHAPES[name]
     x = rng.standard_normal(4) if name in VECTOR else rng.standard_normal((3, 4))
     steps, _ = _points(x)
     try:
-        dual = np.asarray(f(dual_stack(x, steps)))
+        dual = np.asarray(f(_dual(x, steps, seeds)))
     except (TypeError, AttributeError):
         return
     want = _complex(f, x, steps)
