@@ -418,6 +418,18 @@ class _ComplexProbe:
             h /= _steps.SHRINK
         return best
 
+    @classmethod
+    def known(cls, f0: np.ndarray, directions: np.ndarray, derivatives: np.ndarray,
+              error: np.ndarray) -> _ComplexProbe:
+        """A probe from derivatives of f along ``directions`` already known, by the complex
+        step verified against a central difference (a check's directional comparison: see
+        :mod:`matdiff._directions`): no evaluation of f."""
+        probe = cls.__new__(cls)
+        probe.f0, probe.plausible = f0, True
+        probe.directions = list(directions)
+        probe.differences = list(zip(derivatives, error, strict=True))
+        return probe
+
     def agrees(self, d: np.ndarray) -> bool:
         """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
         dflat = d.reshape(d.shape[0], -1)
@@ -432,19 +444,22 @@ class _ComplexProbe:
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
                    step: float | None, batch: bool = True, need_error: bool = True,
-                   probes: int = 2, target: float = _REFINE_TARGET,
+                   probes: int = 2, target: float = _REFINE_TARGET, along: Any = None,
                    ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
     ``need_error`` is false: then no work is spent on it), and the method actually used.
-    ``probes``: random directions along which the complex step is verified; ``target``: the
-    relative error estimate below which Richardson extrapolation stops shrinking steps."""
+    ``probes``: random directions along which the complex step is verified; ``along``: instead,
+    derivatives along directions already known (a :class:`matdiff._directions.Directions` of
+    the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
+    estimate below which Richardson extrapolation stops shrinking steps."""
     x = arrays[wrt]
     requested = method
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
         try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes)
+            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
+                _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
             usable = probe.plausible
             if usable:
                 d = _complex_step(cev, x)
@@ -532,16 +547,20 @@ def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> n
 
 
 def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "accurate",
-                        step: float | None = None, need_error: bool = True,
+                        step: float | None = None, need_error: bool = True, along: Any = None,
                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
     """Numerator-layout Jacobian, a per-entry error bound, f's value, and the method used.
 
     With ``need_error=False`` the error bound is None and costs nothing: the Jacobian is the
     same, but "accurate" skips the extra central differences that only widen the bound.
+    ``along``: derivatives of f along random directions by the complex step, already
+    verified (a check's directional comparison): the complex step of the Jacobian is checked
+    against them instead of new ones.
     """
     arrays, wrt, f0 = _prepare(f, args, wrt)
     with np.errstate(all="ignore"):  # steps outside f's domain are repaired, not reported
-        rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error)
+        rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error,
+                                         along=along)
     shape_in = arrays[wrt].shape
     return (_rows_to_numerator(rows, shape_in, f0.shape),
             None if err is None else _rows_to_numerator(err, shape_in, f0.shape), f0, used)

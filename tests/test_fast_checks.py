@@ -100,6 +100,29 @@ def test_a_wrong_answer_gets_the_full_checks_verdict(kind, rng):
     np.testing.assert_array_equal(fast.mistakes, full.mistakes)
 
 
+def test_a_failing_check_verifies_the_complex_step_with_its_own_directions(rng, monkeypatch):
+    """The directional comparison's derivatives (complex step, verified against a central
+    difference) also verify the full Jacobian's complex step: no second probe of f, and the
+    same verdict, map and numbers as the full check."""
+    import matdiff.numeric as numeric
+
+    W = rng.standard_normal((7, 5))
+    x = rng.standard_normal(5)
+    wrong = (1 - np.tanh(W @ x))[:, None] * W           # tanh' taken as 1 - tanh
+    probes = []
+    made = numeric._ComplexProbe.__init__
+    monkeypatch.setattr(numeric._ComplexProbe, "__init__",
+                        lambda self, *a, **k: probes.append(made(self, *a, **k)))
+    fast = md.check_jacobian(lambda x: np.tanh(W @ x), wrong, x)
+    assert len(probes) == 1            # the directional comparison's own
+    full = md.check_jacobian(lambda x: np.tanh(W @ x), wrong, x, full=True)
+    assert len(probes) == 2
+    assert not fast.ok and fast.diagnosis == "wrong-values"
+    for field in ("message", "diagnosis", "max_abs_error", "max_rel_error", "tolerance"):
+        assert getattr(fast, field) == getattr(full, field), field
+    np.testing.assert_array_equal(fast.mistakes, full.mistakes)
+
+
 def test_a_wrong_backward_gets_the_full_checks_verdict(rng):
     X, W, b = rng.standard_normal((6, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
     wrong = lambda X, W, b, G: (G @ W.T, X.T @ G, G.mean(axis=0))  # noqa: E731
