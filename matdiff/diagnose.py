@@ -345,7 +345,8 @@ def _misconception(arr: np.ndarray, target: Target, eps: float, **common) -> Che
         if cand.shape != values.shape and target.allow_squeeze and cand.size == values.size \
                 and np.squeeze(cand).shape == np.squeeze(values).shape:
             cand = cand.reshape(values.shape)
-        if _close(cand, values, tolerance(values, np.zeros_like(values), eps)):
+        if cand.shape == values.shape and \
+                _close(cand, values, tolerance(values, np.zeros_like(values), eps)):
             return _finish(target, "misconception",
                            f"your answer matches a known mistake: {mname}.",
                            misconception=mname, **common)
@@ -431,7 +432,8 @@ def compare(answer, target: Target) -> CheckResult:
                        "Look for a minus sign that was dropped or added (e.g. in the derivative "
                        "of (y - t), or of -log).", **common)
     for alt in target.alternatives:
-        if _close(arr, alt.values, tolerance(alt.values, alt.error, eps)):
+        if alt.values.shape == arr.shape and \
+                _close(arr, alt.values, tolerance(alt.values, alt.error, eps)):
             return _finish(target, alt.tag, alt.explain, **common)
     if scale > 0 and np.abs(arr).max() > 0:
         c = float(np.sum(arr * expected) / np.sum(expected * expected))
