@@ -83,10 +83,11 @@ class _Evaluator:
     """Evaluates f at many values of one argument, batched when f allows it."""
 
     def __init__(self, f: Callable, args: Sequence[np.ndarray], wrt: int, out_shape: tuple,
-                 fname: str = "f", batch: bool = True):
+                 fname: str = "f", batch: bool = True, modes: Sequence[str] = _BATCH_MODES):
         self.f, self.args, self.wrt, self.out_shape, self.fname = f, list(args), wrt, out_shape, fname
         self.in_shape = args[wrt].shape
         self.mode = None if batch else "loop"
+        self.modes = modes   # the batch modes to try, in order
         self.dual = None   # complex steps as dual numbers: None until tried
 
     def _with(self, value: np.ndarray) -> list:
@@ -154,12 +155,13 @@ class _Evaluator:
                 return out
         else:
             singles = None
-        parts, start = [], 0
+        parts, start, known = [], 0, {}
         if self.mode is None and b >= 2:
             first = points[: min(b, chunk)]
-            self.mode, out = self._detect(first, what, singles)
+            self.mode, out, singles = self._detect(first, what, singles)
             if out is not None:  # the verified batched call's values are kept, not recomputed
                 parts, start = [out], first.shape[0]
+            known = dict(zip((0, first.shape[0] - 1), singles, strict=True))
         if self.mode in _BATCH_MODES:
             for s in range(start, b, chunk):
                 part = self._try_batched(points[s:s + chunk], self.mode)
@@ -168,8 +170,10 @@ class _Evaluator:
                     return self.many(points, what)
                 parts.append(part)
             return np.concatenate(parts) if len(parts) > 1 else parts[0]
-        return np.stack([self.one(p, f"{what}, perturbation {k + 1} of {b}")
-                         for k, p in enumerate(points)])
+        # (the single calls that verified the batch modes are not made twice)
+        return np.stack([known[k] if k in known else
+                         self.one(points[k], f"{what}, perturbation {k + 1} of {b}")
+                         for k in range(b)])
 
     def _dual_many(self, points: PointStack, chunk: int, what: str,
                    ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
@@ -210,8 +214,9 @@ class _Evaluator:
         return out
 
     def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
-                ) -> tuple[str, np.ndarray | None]:
-        """The batch mode f supports, and f at ``points`` when that mode is batched.
+                ) -> tuple[str, np.ndarray | None, list[np.ndarray]]:
+        """The batch mode f supports, f at ``points`` when that mode is batched, and f at the
+        first and last points by single calls.
 
         Each mode is first tried on the first and last points only (a mode f does not support
         costs little), then on all of them; both results must agree with single calls
@@ -221,13 +226,13 @@ class _Evaluator:
         if singles is None:
             singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
         pair = points[list(probes)]
-        for mode in _BATCH_MODES:
+        for mode in self.modes:
             if not _agree(self._try_batched(pair, mode), (0, 1), singles):
                 continue
             out = self._try_batched(points, mode)
             if _agree(out, probes, singles):
-                return mode, out
-        return "loop", None
+                return mode, out, singles
+        return "loop", None, singles
 
 
 def _agree(out: np.ndarray | None, rows: Sequence[int], singles: list[np.ndarray]) -> bool:
@@ -445,16 +450,17 @@ class _ComplexProbe:
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
                    step: float | None, batch: bool = True, need_error: bool = True,
                    probes: int = 2, target: float = _REFINE_TARGET, along: Any = None,
-                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   ev: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
     ``need_error`` is false: then no work is spent on it), and the method actually used.
     ``probes``: random directions along which the complex step is verified; ``along``: instead,
     derivatives along directions already known (a :class:`matdiff._directions.Directions` of
     the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
-    estimate below which Richardson extrapolation stops shrinking steps."""
+    estimate below which Richardson extrapolation stops shrinking steps; ``ev``: the evaluator
+    of f at real points, when not f's own (see :mod:`matdiff._directions`)."""
     x = arrays[wrt]
     requested = method
-    ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
+    ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if ev is None else ev
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
         try:

@@ -48,6 +48,30 @@ def test_without_the_complex_step_still_a_few_evaluations(n, rng):
     assert counted.calls <= 40, counted.calls
 
 
+def test_richardson_along_the_directions_is_batched_with_the_same_derivatives(rng):
+    """Without the complex step (np.abs), Richardson extrapolation's points along the
+    directions go to f in one batch when f allows it: a few calls of f, and the derivatives
+    of one call per point, to rounding."""
+    from matdiff._directions import along_random_directions
+
+    W = rng.standard_normal((6, 5))
+    x = rng.standard_normal(5)
+    f = Counted(lambda x: np.abs(W @ x) + np.tanh(x[:1]))
+
+    def single(x):     # refuses a stack: one call per point
+        if type(x) is not np.ndarray or x.shape != (5,):
+            raise TypeError("one point at a time")
+        return f(x)
+
+    batched = along_random_directions(f, [x], [0], f(x))
+    assert batched.method == "richardson" and f.calls < 20, f.calls    # 32 points
+    f.calls = 0
+    loop = along_random_directions(single, [x], [0], f(x))
+    assert f.calls > 32
+    np.testing.assert_allclose(batched.derivatives, loop.derivatives, rtol=1e-11, atol=1e-12)
+    np.testing.assert_array_equal(batched.directions[0], loop.directions[0])
+
+
 def test_right_jacobian_and_backward_pass_after_a_few_evaluations(rng):
     W = rng.standard_normal((40, 30))
     f = Counted(lambda x: np.tanh(W @ x))
