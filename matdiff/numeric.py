@@ -34,7 +34,9 @@ The perturbed inputs are evaluated in batches of at most 16 MB, one call of f pe
 whenever f can take one: f written for a stack along a new leading or trailing axis, or f
 written for one point (``lambda x: np.tanh(W @ x + b)``), which gets the batch as a stack whose
 numpy operations act on each point (:mod:`matdiff._stacked`). Which one works is detected
-automatically and verified against single calls; otherwise one call per input.
+automatically and verified against single calls; otherwise one call per input. The complex
+step's points are first tried as dual numbers (:mod:`matdiff._dual`): the same values to
+rounding, with real arithmetic and the shared real part computed once.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class _Evaluator:
         self.mode = None if batch else "loop"
         self.modes = modes   # the batch modes to try, in order
         self.dual = None   # complex steps as dual numbers: None until tried
+        # True: the caller verifies the dual numbers' result itself (see `_jacobian_rows`),
+        # no single calls needed; `unverified` then says that it still has to.
+        self.defer_dual, self.unverified = False, False
 
     def _with(self, value: np.ndarray) -> list:
         args = list(self.args)
@@ -180,11 +185,15 @@ class _Evaluator:
         """f at complex-step points evaluated as dual numbers (see :mod:`matdiff._dual`), or
         None when f does not allow it; and the single calls made to verify it (reused by
         :meth:`_detect`). The first time, the first point and the last of the first batch
-        must agree with single complex calls, both in a batch of two and in the whole batch."""
+        must agree with single complex calls, both in a batch of two and in the whole batch;
+        or, with ``defer_dual``, the caller checks the whole result against single complex
+        calls it already made (:meth:`_ComplexProbe.reproduces`), and ``unverified`` says so."""
         b = len(points)
         probes = np.array([0, min(b, chunk) - 1])
         singles = None
-        if self.dual is None:
+        if self.dual is None and self.defer_dual:
+            self.unverified = True
+        elif self.dual is None:
             singles = [self.one(points[int(k)], f"{what}, perturbation {k + 1}") for k in probes]
             if not _agree(self._try_dual(points, probes), (0, 1), singles):
                 self.dual = False
@@ -194,7 +203,7 @@ class _Evaluator:
             part = self._try_dual(points, np.arange(s, min(b, s + chunk)))
             if part is None or (s == 0 and singles is not None and
                                 not _agree(part, probes, singles)):
-                self.dual = False
+                self.dual, self.unverified = False, False
                 return None, singles
             parts.append(part)
         self.dual = True
@@ -358,7 +367,7 @@ class _ComplexProbe:
         x = arrays[wrt]
         rng = np.random.default_rng(20261123)
         self.f0 = f0
-        self.directions, self.differences = [], []
+        self.directions, self.differences, self.complex_steps = [], [], []
         self.plausible = True
         size = _steps.relative_scales(x).reshape(x.shape)
         for _ in range(count):
@@ -387,6 +396,7 @@ class _ComplexProbe:
                 self.plausible = False
                 continue
             dc = out.imag / t
+            self.complex_steps.append(dc)
             scale = np.abs(dc) + np.abs(f0) + np.abs(dc).max(initial=0.0) + 1e-12
             if not (np.all(np.isfinite(dc)) and np.all(np.abs(fd - dc) <= 1e-3 * scale + 10 * fd_err)):
                 self.plausible = False
@@ -433,7 +443,24 @@ class _ComplexProbe:
         probe.f0, probe.plausible = f0, True
         probe.directions = list(directions)
         probe.differences = list(zip(derivatives, error, strict=True))
+        probe.complex_steps = list(derivatives)
         return probe
+
+    def reproduces(self, d: np.ndarray) -> bool:
+        """Whether rows ``d`` (n, out) give the complex step along each direction to
+        rounding: the test of a batched evaluation of the complex step (dual numbers), on
+        every row at once, against single complex evaluations of f."""
+        if len(self.complex_steps) != len(self.directions) or not self.complex_steps:
+            return False
+        dflat = d.reshape(d.shape[0], -1)
+        absd = np.abs(dflat)
+        for v, dc in zip(self.directions, self.complex_steps, strict=True):
+            size = np.abs(v.ravel()) @ absd
+            with np.errstate(invalid="ignore"):
+                if not np.all(np.abs(dc.ravel() - v.ravel() @ dflat) <=
+                              1e-9 * (size + size.max(initial=0.0)) + 1e-300):
+                    return False
+        return True
 
     def agrees(self, d: np.ndarray) -> bool:
         """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
@@ -468,7 +495,12 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
                 _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
             usable = probe.plausible
             if usable:
+                # Dual numbers are verified by the complex steps the probe already took
+                cev.defer_dual = bool(probe.complex_steps)
                 d = _complex_step(cev, x)
+                if cev.unverified and not probe.reproduces(d):
+                    cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
+                    d = _complex_step(cev, x)
                 usable = bool(np.all(np.isfinite(d))) and probe.agrees(d)
         except FunctionError:
             usable = False

@@ -150,3 +150,22 @@ def test_a_function_dual_numbers_cannot_evaluate_falls_back_with_the_same_result
     J = md.numeric_jacobian(f, x, method="accurate")
     loop = md.numeric_jacobian(_one_at_a_time(f), x, method="complex")
     np.testing.assert_allclose(J, loop, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["numeric_jacobian", "failing check"])
+def test_dual_numbers_that_miss_the_complex_step_are_not_used(check, monkeypatch):
+    """The dual numbers' Jacobian must reproduce the complex steps of f along the probe's
+    random directions (single complex evaluations) to rounding: a wrong rule (here tanh's
+    derivative taken as 1 - tanh) is caught, and complex arithmetic gives the Jacobian."""
+    import matdiff._dual as dual
+
+    W = rng.standard_normal((6, 5))
+    x = rng.standard_normal(5)
+    f = lambda x: np.tanh(W @ x)  # noqa: E731
+    right = md.numeric_jacobian(_one_at_a_time(f), x, method="complex")
+    monkeypatch.setitem(dual.DERIVATIVES, np.tanh, lambda a, r: 1.0 - r)
+    if check:
+        r = md.check_jacobian(f, (1 - np.tanh(W @ x))[:, None] * W, x)
+        assert r.diagnosis == "wrong-values" and r.mistakes.all()    # every entry wrong
+    J = md.numeric_jacobian(f, x, method="accurate")
+    np.testing.assert_allclose(J, right, rtol=1e-13, atol=1e-15)
