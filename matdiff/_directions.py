@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import _steps
+from ._dual import dual_stack
 from .numeric import _Evaluator, _jacobian_rows
 
 __all__ = ["Directions", "along_random_directions", "COUNT", "SEED"]
@@ -99,15 +101,44 @@ class _AlongEvaluator:
                  out_shape: tuple):
         # A stack of one-point evaluations: one try, so that an f that cannot take it costs
         # one call more than the loop (the single calls that verify it are reused).
-        self.inner = _Evaluator(f, list(arrays), w, out_shape, modes=("stacked",))
+        self.f, self.inner = f, _Evaluator(f, list(arrays), w, out_shape, modes=("stacked",))
         self.x, self.v = arrays[w], v
         self.in_shape, self.out_shape = (v.shape[0],), out_shape
+        # The complex step along the directions as dual numbers, checked by the caller (see
+        # matdiff.numeric._jacobian_rows); else one complex call per direction.
+        self.dual, self.defer_dual, self.unverified = None, False, False
 
     def one(self, t: np.ndarray, what: str) -> np.ndarray:
         return self.inner.one(_moved(self.x, t, self.v), what)
 
     def many(self, ts: Any, what: str) -> np.ndarray:
-        return self.inner.many(_MovedStack(ts, self.x, self.v), what)
+        if np.dtype(ts.dtype).kind != "c":
+            return self.inner.many(_MovedStack(ts, self.x, self.v), what)
+        if self.defer_dual and self.dual is not False:
+            out = self._dual(ts)
+            if out is not None:
+                self.dual, self.unverified = True, True
+                return out
+            self.dual = False
+        return np.stack([self.one(ts[k], f"{what}, perturbation {k + 1}")
+                         for k in range(len(ts))])
+
+    def _dual(self, ts: Any) -> np.ndarray | None:
+        """f at ``x + i t @ V`` for the complex steps ``t`` (one entry each) as dual numbers
+        with the directions as tangents: one call of f for all of them."""
+        steps, idx = ts.steps_at(np.arange(len(ts)))
+        tangents = steps.reshape((-1,) + (1,) * self.x.ndim) * self.v[idx]
+        args = list(self.inner.args)
+        args[self.inner.wrt] = dual_stack(self.x, tangents)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = np.asarray(self.f(*args))
+        except Exception:
+            return None
+        if out.shape != (len(ts), *self.out_shape) or out.dtype.kind != "c":
+            return None
+        return out
 
 
 class _MovedStack:

@@ -484,12 +484,13 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
     derivatives along directions already known (a :class:`matdiff._directions.Directions` of
     the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
     estimate below which Richardson extrapolation stops shrinking steps; ``ev``: the evaluator
-    of f at real points, when not f's own (see :mod:`matdiff._directions`)."""
+    of f, when not f's own (see :mod:`matdiff._directions`)."""
     x = arrays[wrt]
     requested = method
+    cev = ev
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if ev is None else ev
     if method in ("complex", "accurate"):
-        cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
+        cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if cev is None else cev
         try:
             probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
                 _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)

@@ -169,3 +169,23 @@ def test_dual_numbers_that_miss_the_complex_step_are_not_used(check, monkeypatch
         assert r.diagnosis == "wrong-values" and r.mistakes.all()    # every entry wrong
     J = md.numeric_jacobian(f, x, method="accurate")
     np.testing.assert_allclose(J, right, rtol=1e-13, atol=1e-15)
+
+
+def test_a_check_takes_its_directional_complex_steps_as_dual_numbers():
+    """A right answer is confirmed along 4 random directions: their complex steps are one
+    call of f with dual numbers (checked against the one single complex call that verifies
+    the complex step), not 4 complex calls; the verdict is the same as with them."""
+    W = rng.standard_normal((7, 5))
+    x = rng.standard_normal(5)
+    seen = []
+
+    def f(x):
+        seen.append("complex" if type(x) is np.ndarray and np.iscomplexobj(x) else
+                    type(x).__name__)
+        return np.tanh(W @ x)
+
+    right = (1 - np.tanh(W @ x) ** 2)[:, None] * W
+    r = md.check_jacobian(f, right, x)
+    assert r.ok and seen.count("_Dual") == 1 and seen.count("complex") == 1, seen
+    single = md.check_jacobian(_one_at_a_time(lambda x: np.tanh(W @ x)), right, x)
+    assert single.ok and max(r.max_abs_error, single.max_abs_error) < 1e-14   # rounding
