@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._directions import along_random_directions
+from ._directions import Directions, along_random_directions
 from .diagnose import ERR_FACTOR, tolerance
 
 __all__ = ["Confirmed", "confirm", "C"]
@@ -78,6 +78,7 @@ class Confirmed:
     ok: bool
     max_abs_error: float   # estimate of the largest entry difference (see `confirm`)
     tolerance: float       # the largest per-entry tolerance
+    found: Directions | None = None   # the derivatives along the directions (reused when not ok)
 
 
 def confirm(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int], f0: np.ndarray,
@@ -113,4 +114,4 @@ def confirm(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int], f0: 
         rms = np.sqrt(norms / max(total, 1))[:, None]
         estimate = float(np.max(diff / np.where(rms > 0, rms, 1.0), initial=0.0))
     largest = max(float(t.max(initial=0.0)) for t in tols)
-    return Confirmed(ok, estimate, largest)
+    return Confirmed(ok, estimate, largest, found)

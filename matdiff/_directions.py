@@ -23,13 +23,16 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import _steps
-from .numeric import _jacobian_rows
+from ._dual import dual_stack
+from .numeric import _Evaluator, _jacobian_rows
 
 __all__ = ["Directions", "along_random_directions", "COUNT", "SEED"]
 
@@ -77,13 +80,84 @@ def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Seq
             moved[w] = _moved(arrays[w], t, v)
         return f(*moved)
 
+    # With one argument moving, Richardson's points go to f in batches (f's own evaluator).
+    ev = _AlongEvaluator(f, arrays, wrts[0], directions[0], f0.shape) if len(wrts) == 1 else None
     with np.errstate(all="ignore"):
         # One random combination of the directions verifies the complex step: a function it
         # does not apply to (abs, comparisons) is off along almost every direction. Richardson
         # refines its steps only to well below the checks' tolerances (1e-6 relative).
         rows, err, used = _jacobian_rows(psi, [np.zeros(count)], 0, f0, "accurate", None,
-                                         batch=False, probes=1, target=REFINE_TARGET)
+                                         batch=False, probes=1, target=REFINE_TARGET, ev=ev)
     return Directions(directions, rows, err, scales, used)
+
+
+class _AlongEvaluator:
+    """Evaluates ``psi(t) = f(..., x + t @ V, ...)`` (V: the directions, one per row) at many
+    t at once: the points x + t V go to f's own evaluator (:class:`matdiff.numeric._Evaluator`),
+    which hands them to f in batches when f allows it, verified against single calls. Each
+    point is the one ``psi`` builds (``_moved``), to the last bit."""
+
+    def __init__(self, f: Callable, arrays: Sequence[np.ndarray], w: int, v: np.ndarray,
+                 out_shape: tuple):
+        # A stack of one-point evaluations: one try, so that an f that cannot take it costs
+        # one call more than the loop (the single calls that verify it are reused).
+        self.f, self.inner = f, _Evaluator(f, list(arrays), w, out_shape, modes=("stacked",))
+        self.x, self.v = arrays[w], v
+        self.in_shape, self.out_shape = (v.shape[0],), out_shape
+        # The complex step along the directions as dual numbers, checked by the caller (see
+        # matdiff.numeric._jacobian_rows); else one complex call per direction.
+        self.dual, self.defer_dual, self.unverified = None, False, False
+
+    def one(self, t: np.ndarray, what: str) -> np.ndarray:
+        return self.inner.one(_moved(self.x, t, self.v), what)
+
+    def many(self, ts: Any, what: str) -> np.ndarray:
+        if np.dtype(ts.dtype).kind != "c":
+            return self.inner.many(_MovedStack(ts, self.x, self.v), what)
+        if self.defer_dual and self.dual is not False:
+            out = self._dual(ts)
+            if out is not None:
+                self.dual, self.unverified = True, True
+                return out
+            self.dual = False
+        return np.stack([self.one(ts[k], f"{what}, perturbation {k + 1}")
+                         for k in range(len(ts))])
+
+    def _dual(self, ts: Any) -> np.ndarray | None:
+        """f at ``x + i t @ V`` for the complex steps ``t`` (one entry each) as dual numbers
+        with the directions as tangents: one call of f for all of them."""
+        steps, idx = ts.steps_at(np.arange(len(ts)))
+        tangents = steps.reshape((-1,) + (1,) * self.x.ndim) * self.v[idx]
+        args = list(self.inner.args)
+        args[self.inner.wrt] = dual_stack(self.x, tangents)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = np.asarray(self.f(*args))
+        except Exception:
+            return None
+        if out.shape != (len(ts), *self.out_shape) or out.dtype.kind != "c":
+            return None
+        return out
+
+
+class _MovedStack:
+    """The points ``x + t @ V`` for a stack of t, each batch built when it is sliced (like
+    :class:`matdiff._steps.PointStack`: memory for one batch, not all the points)."""
+
+    def __init__(self, ts: Any, x: np.ndarray, v: np.ndarray):
+        self.ts, self.x, self.v = ts, x, v
+        self.shape = (len(ts), *x.shape)
+        self.dtype = x.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, item: int | slice) -> np.ndarray:
+        if isinstance(item, slice):
+            return np.stack([_moved(self.x, t, self.v) for t in self.ts[item]]) if \
+                len(range(*item.indices(len(self)))) else np.empty((0, *self.x.shape))
+        return _moved(self.x, self.ts[item], self.v)
 
 
 def _moved(x: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -93,14 +93,22 @@ class PointStack:
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         rows = np.arange(start, max(start, stop))
-        k = self.idx.size
         points = np.empty((rows.size, self.x.size), dtype=self.dtype)
         points[...] = self.x.ravel()
         target = points.imag if np.iscomplexobj(points) else points
-        if rows.size:
-            block, r = np.divmod(rows, k)
-            target[np.arange(rows.size), self.idx[r]] += self.steps[block, r]
+        self._add_steps(target, rows)
         return points.reshape((rows.size, *self.x.shape))
+
+    def steps_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the given rows add to x: each row's step and the flat entry it is added to
+        (for a complex dtype, the imaginary parts)."""
+        block, r = np.divmod(np.asarray(rows), self.idx.size)
+        return self.steps[block, r], self.idx[r]
+
+    def _add_steps(self, target: np.ndarray, rows: np.ndarray) -> None:
+        if rows.size:
+            steps, idx = self.steps_at(rows)
+            target[np.arange(rows.size), idx] += steps
 
 
 def perturbed(x: np.ndarray, signed_steps: Sequence[np.ndarray], idx: np.ndarray | None = None,

@@ -39,6 +39,7 @@ import numpy as np
 
 from ._answers import broadcast_test, call_graded, label_for, mistake_values, own_name
 from ._confirm import Confirmed, confirm
+from ._directions import Directions
 from ._guard import refuse_during_graded_call
 from ._inputs import (
     FunctionError,
@@ -93,13 +94,19 @@ def _finite(answer: Any, shape: tuple, squeeze: bool = False) -> np.ndarray | No
 
 def _confirmed(f: Callable, arrays: list, wrts: list[int], f0: np.ndarray,
                matrices: list[np.ndarray], eps: list[float]) -> Confirmed | None:
-    """The directional comparison when it confirms the answer, else None (f failing along
-    a random direction included: the full check then says why)."""
+    """The directional comparison (None when f fails along a random direction: the full
+    check then says why). When it does not confirm the answer, its derivatives along the
+    directions still verify the full Jacobian's complex step (see `_along`)."""
     try:
-        result = confirm(f, arrays, wrts, f0, matrices, eps)
+        return confirm(f, arrays, wrts, f0, matrices, eps)
     except FunctionError:
         return None
-    return result if result.ok else None
+
+
+def _along(quick: Confirmed | None) -> Directions | None:
+    """Directional derivatives by the complex step (verified against a central difference)
+    that the full Jacobian's complex step can be checked against instead of its own."""
+    return quick.found if quick is not None and quick.found.method == "complex" else None
 
 
 def _pass_fields(quick: Confirmed, arr: np.ndarray) -> dict:
@@ -194,9 +201,11 @@ def check_gradient(
     if arr is not None:
         eps = answer_eps(answer)
         quick = _confirmed(f, arrays, [wrt], f0, [arr.reshape(1, -1)], [eps])
-        if quick is not None:
+        if quick is not None and quick.ok:
             return record(label, passed(label, answer, arr.shape, x.shape, eps,
                                         **_pass_fields(quick, arr)))
+    else:
+        quick = None
     var = arg_names(f, len(arrays))[wrt]
     rows, cols = _grad_labels(var, x)
 
@@ -216,7 +225,7 @@ def check_gradient(
 
     if not needs_values(answer, x.shape, (x.shape[::-1],)):
         return record(label, compare(answer, target(*_no_values(x.shape))))
-    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
     return record(label, compare(answer, target(jac.reshape(x.shape), err.reshape(x.shape))))
 
 
@@ -268,9 +277,11 @@ def check_jacobian(
         matrix = arr.reshape(m, -1) if layout == "numerator" else arr.reshape(-1, m).T
         eps = answer_eps(answer)
         quick = _confirmed(f, arrays, [wrt], f0, [matrix], [eps])
-        if quick is not None:
+        if quick is not None and quick.ok:
             return record(label, passed(label, answer, np.shape(np.asarray(answer)), shape, eps,
                                         **_pass_fields(quick, arr)))
+    else:
+        quick = None
     x = arrays[wrt]
     nin = x.ndim
     out_s, in_s = f0.shape, x.shape
@@ -282,7 +293,7 @@ def check_jacobian(
             np.squeeze(answered).shape not in others:     # (None: not numbers, nothing to squeeze)
         num, err = _no_values(f0.shape + in_s)
     else:
-        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt)
+        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
     den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err
@@ -451,7 +462,7 @@ def _backward_confirmed(f: Callable, arrays: list, G: np.ndarray, answer: tuple 
     eps = [answer_eps(ans) for ans in answer]
     quick = _confirmed(loss, arrays, list(range(len(arrays))), l0,
                        [a.reshape(1, -1) for a in arrs], eps)
-    if quick is None:
+    if quick is None or not quick.ok:
         return None
     return [passed(g, ans, a.shape, a.shape, e, **_pass_fields(quick, a))
             for g, ans, a, e in zip(gnames, answer, arrs, eps, strict=True)]

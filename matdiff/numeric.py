@@ -34,7 +34,9 @@ The perturbed inputs are evaluated in batches of at most 16 MB, one call of f pe
 whenever f can take one: f written for a stack along a new leading or trailing axis, or f
 written for one point (``lambda x: np.tanh(W @ x + b)``), which gets the batch as a stack whose
 numpy operations act on each point (:mod:`matdiff._stacked`). Which one works is detected
-automatically and verified against single calls; otherwise one call per input.
+automatically and verified against single calls; otherwise one call per input. The complex
+step's points are first tried as dual numbers (:mod:`matdiff._dual`): the same values to
+rounding, with real arithmetic and the shared real part computed once.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from . import _steps
+from ._dual import dual_stack
 from ._guard import refuse_during_graded_call
 from ._inputs import (
     FunctionError,
@@ -57,6 +60,7 @@ from ._inputs import (
     output_array,
 )
 from ._stacked import stacked
+from ._steps import PointStack
 from ._vector_state import clean_view, reset
 from .layouts import to_denominator
 
@@ -81,10 +85,15 @@ class _Evaluator:
     """Evaluates f at many values of one argument, batched when f allows it."""
 
     def __init__(self, f: Callable, args: Sequence[np.ndarray], wrt: int, out_shape: tuple,
-                 fname: str = "f", batch: bool = True):
+                 fname: str = "f", batch: bool = True, modes: Sequence[str] = _BATCH_MODES):
         self.f, self.args, self.wrt, self.out_shape, self.fname = f, list(args), wrt, out_shape, fname
         self.in_shape = args[wrt].shape
         self.mode = None if batch else "loop"
+        self.modes = modes   # the batch modes to try, in order
+        self.dual = None   # complex steps as dual numbers: None until tried
+        # True: the caller verifies the dual numbers' result itself (see `_jacobian_rows`),
+        # no single calls needed; `unverified` then says that it still has to.
+        self.defer_dual, self.unverified = False, False
 
     def _with(self, value: np.ndarray) -> list:
         args = list(self.args)
@@ -144,12 +153,20 @@ class _Evaluator:
         b = points.shape[0]
         per = max(int(np.prod(self.in_shape)), int(np.prod(self.out_shape)), 1)
         chunk = max(1, _MAX_BATCH_ELEMENTS // per)
-        parts, start = [], 0
+        if self.dual is not False and self.mode != "loop" and isinstance(points, PointStack) \
+                and np.dtype(points.dtype).kind == "c":
+            out, singles = self._dual_many(points, chunk, what)
+            if out is not None:
+                return out
+        else:
+            singles = None
+        parts, start, known = [], 0, {}
         if self.mode is None and b >= 2:
             first = points[: min(b, chunk)]
-            self.mode, out = self._detect(first, what)
+            self.mode, out, singles = self._detect(first, what, singles)
             if out is not None:  # the verified batched call's values are kept, not recomputed
                 parts, start = [out], first.shape[0]
+            known = dict(zip((0, first.shape[0] - 1), singles, strict=True))
         if self.mode in _BATCH_MODES:
             for s in range(start, b, chunk):
                 part = self._try_batched(points[s:s + chunk], self.mode)
@@ -158,33 +175,99 @@ class _Evaluator:
                     return self.many(points, what)
                 parts.append(part)
             return np.concatenate(parts) if len(parts) > 1 else parts[0]
-        return np.stack([self.one(p, f"{what}, perturbation {k + 1} of {b}")
-                         for k, p in enumerate(points)])
+        # (the single calls that verified the batch modes are not made twice)
+        return np.stack([known[k] if k in known else
+                         self.one(points[k], f"{what}, perturbation {k + 1} of {b}")
+                         for k in range(b)])
 
-    def _detect(self, points: np.ndarray, what: str) -> tuple[str, np.ndarray | None]:
-        """The batch mode f supports, and f at ``points`` when that mode is batched.
+    def _dual_many(self, points: PointStack, chunk: int, what: str,
+                   ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+        """f at complex-step points evaluated as dual numbers (see :mod:`matdiff._dual`), or
+        None when f does not allow it; and the single calls made to verify it (reused by
+        :meth:`_detect`). The first time, the first point and the last of the first batch
+        must agree with single complex calls, both in a batch of two and in the whole batch;
+        or, with ``defer_dual``, the caller checks the whole result against single complex
+        calls it already made (:meth:`_ComplexProbe.reproduces`), and ``unverified`` says so."""
+        b = len(points)
+        probes = np.array([0, min(b, chunk) - 1])
+        singles = None
+        if self.dual is None and self.defer_dual:
+            self.unverified = True
+        elif self.dual is None:
+            singles = [self.one(points[int(k)], f"{what}, perturbation {k + 1}") for k in probes]
+            if not _agree(self._try_dual(points, probes), (0, 1), singles):
+                self.dual = False
+                return None, singles
+        parts = []
+        for s in range(0, b, chunk):
+            part = self._try_dual(points, np.arange(s, min(b, s + chunk)))
+            if part is None or (s == 0 and singles is not None and
+                                not _agree(part, probes, singles)):
+                self.dual, self.unverified = False, False
+                return None, singles
+            parts.append(part)
+        self.dual = True
+        return (np.concatenate(parts) if len(parts) > 1 else parts[0]), None
+
+    def _try_dual(self, points: PointStack, rows: np.ndarray) -> np.ndarray | None:
+        stack = dual_stack(points.x, *points.steps_at(rows))
+        reset()
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = np.asarray(self.f(*self._with(stack)))
+        except Exception:
+            return None
+        if out.shape != (rows.size, *self.out_shape) or out.dtype.kind != "c":
+            return None
+        return out
+
+    def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
+                ) -> tuple[str, np.ndarray | None, list[np.ndarray]]:
+        """The batch mode f supports, f at ``points`` when that mode is batched, and f at the
+        first and last points by single calls.
 
         Each mode is first tried on the first and last points only (a mode f does not support
-        costs little), then on all of them; both results must agree with single calls.
+        costs little), then on all of them; both results must agree with single calls
+        (``singles``: f at those two points, when already computed).
         """
         probes = (0, points.shape[0] - 1)
-        singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
+        if singles is None:
+            singles = [self.one(points[k], f"{what}, perturbation {k + 1}") for k in probes]
         pair = points[list(probes)]
-        for mode in _BATCH_MODES:
+        for mode in self.modes:
             if not _agree(self._try_batched(pair, mode), (0, 1), singles):
                 continue
             out = self._try_batched(points, mode)
             if _agree(out, probes, singles):
-                return mode, out
-        return "loop", None
+                return mode, out, singles
+        return "loop", None, singles
 
 
 def _agree(out: np.ndarray | None, rows: Sequence[int], singles: list[np.ndarray]) -> bool:
-    """Whether a batched evaluation's ``rows`` agree with single calls."""
-    return out is not None and all(
-        np.allclose(out[k], s, rtol=1e-10, equal_nan=True,
-                    atol=1e-10 * (np.abs(s[np.isfinite(s)]).max(initial=0) + 1e-300))
-        for k, s in zip(rows, singles, strict=True))
+    """Whether a batched evaluation's ``rows`` agree with single calls (for complex values,
+    the real and the imaginary parts each on its own scale: a complex step's imaginary part
+    is about 1e-20 of the real one)."""
+    if out is None:
+        return False
+    parts = (np.real, np.imag) if any(np.iscomplexobj(s) for s in singles) else (np.asarray,)
+    return all(_close_to(part(out[k]), part(s)) for k, s in zip(rows, singles, strict=True)
+               for part in parts)
+
+
+def _close_to(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.allclose(a, b, rtol=1e-10, atol=1e-10 * max|b|, equal_nan=True)``, without its
+    overhead (it runs for every batch mode tried)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    mag = np.abs(b)
+    finite = np.isfinite(mag)
+    atol = 1e-10 * (float(mag.max(initial=0.0)) if finite.all() else
+                    float(mag[finite].max(initial=0.0))) + 1e-300
+    with np.errstate(invalid="ignore"):
+        close = (np.abs(a - b) <= atol + 1e-10 * mag) & finite
+    return bool(close.all() or np.all(close | (a == b) | (np.isnan(a) & np.isnan(b))))
 
 
 def _prepare(f: Callable, args: Sequence[Any], wrt: int) -> tuple[list[np.ndarray], int, np.ndarray]:
@@ -284,7 +367,7 @@ class _ComplexProbe:
         x = arrays[wrt]
         rng = np.random.default_rng(20261123)
         self.f0 = f0
-        self.directions, self.differences = [], []
+        self.directions, self.differences, self.complex_steps = [], [], []
         self.plausible = True
         size = _steps.relative_scales(x).reshape(x.shape)
         for _ in range(count):
@@ -313,6 +396,7 @@ class _ComplexProbe:
                 self.plausible = False
                 continue
             dc = out.imag / t
+            self.complex_steps.append(dc)
             scale = np.abs(dc) + np.abs(f0) + np.abs(dc).max(initial=0.0) + 1e-12
             if not (np.all(np.isfinite(dc)) and np.all(np.abs(fd - dc) <= 1e-3 * scale + 10 * fd_err)):
                 self.plausible = False
@@ -349,6 +433,35 @@ class _ComplexProbe:
             h /= _steps.SHRINK
         return best
 
+    @classmethod
+    def known(cls, f0: np.ndarray, directions: np.ndarray, derivatives: np.ndarray,
+              error: np.ndarray) -> _ComplexProbe:
+        """A probe from derivatives of f along ``directions`` already known, by the complex
+        step verified against a central difference (a check's directional comparison: see
+        :mod:`matdiff._directions`): no evaluation of f."""
+        probe = cls.__new__(cls)
+        probe.f0, probe.plausible = f0, True
+        probe.directions = list(directions)
+        probe.differences = list(zip(derivatives, error, strict=True))
+        probe.complex_steps = list(derivatives)
+        return probe
+
+    def reproduces(self, d: np.ndarray) -> bool:
+        """Whether rows ``d`` (n, out) give the complex step along each direction to
+        rounding: the test of a batched evaluation of the complex step (dual numbers), on
+        every row at once, against single complex evaluations of f."""
+        if len(self.complex_steps) != len(self.directions) or not self.complex_steps:
+            return False
+        dflat = d.reshape(d.shape[0], -1)
+        absd = np.abs(dflat)
+        for v, dc in zip(self.directions, self.complex_steps, strict=True):
+            size = np.abs(v.ravel()) @ absd
+            with np.errstate(invalid="ignore"):
+                if not np.all(np.abs(dc.ravel() - v.ravel() @ dflat) <=
+                              1e-9 * (size + size.max(initial=0.0)) + 1e-300):
+                    return False
+        return True
+
     def agrees(self, d: np.ndarray) -> bool:
         """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
         dflat = d.reshape(d.shape[0], -1)
@@ -363,22 +476,32 @@ class _ComplexProbe:
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
                    step: float | None, batch: bool = True, need_error: bool = True,
-                   probes: int = 2, target: float = _REFINE_TARGET,
-                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   probes: int = 2, target: float = _REFINE_TARGET, along: Any = None,
+                   ev: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
     ``need_error`` is false: then no work is spent on it), and the method actually used.
-    ``probes``: random directions along which the complex step is verified; ``target``: the
-    relative error estimate below which Richardson extrapolation stops shrinking steps."""
+    ``probes``: random directions along which the complex step is verified; ``along``: instead,
+    derivatives along directions already known (a :class:`matdiff._directions.Directions` of
+    the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
+    estimate below which Richardson extrapolation stops shrinking steps; ``ev``: the evaluator
+    of f, when not f's own (see :mod:`matdiff._directions`)."""
     x = arrays[wrt]
     requested = method
-    ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
+    cev = ev
+    ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if ev is None else ev
     if method in ("complex", "accurate"):
-        cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch)
+        cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if cev is None else cev
         try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes)
+            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
+                _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
             usable = probe.plausible
             if usable:
+                # Dual numbers are verified by the complex steps the probe already took
+                cev.defer_dual = bool(probe.complex_steps)
                 d = _complex_step(cev, x)
+                if cev.unverified and not probe.reproduces(d):
+                    cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
+                    d = _complex_step(cev, x)
                 usable = bool(np.all(np.isfinite(d))) and probe.agrees(d)
         except FunctionError:
             usable = False
@@ -463,16 +586,20 @@ def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> n
 
 
 def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "accurate",
-                        step: float | None = None, need_error: bool = True,
+                        step: float | None = None, need_error: bool = True, along: Any = None,
                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
     """Numerator-layout Jacobian, a per-entry error bound, f's value, and the method used.
 
     With ``need_error=False`` the error bound is None and costs nothing: the Jacobian is the
     same, but "accurate" skips the extra central differences that only widen the bound.
+    ``along``: derivatives of f along random directions by the complex step, already
+    verified (a check's directional comparison): the complex step of the Jacobian is checked
+    against them instead of new ones.
     """
     arrays, wrt, f0 = _prepare(f, args, wrt)
     with np.errstate(all="ignore"):  # steps outside f's domain are repaired, not reported
-        rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error)
+        rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error,
+                                         along=along)
     shape_in = arrays[wrt].shape
     return (_rows_to_numerator(rows, shape_in, f0.shape),
             None if err is None else _rows_to_numerator(err, shape_in, f0.shape), f0, used)

@@ -202,7 +202,7 @@ def _html_grid(part: CheckResult) -> str:
              for v in MEANING}
     table = ['<table style="border-collapse:collapse;margin:2px 0">']
     for row in g[:rows_shown, :cols_shown].astype(int).tolist():
-        table.append("<tr>" + "".join(cells[v] for v in row) + "</tr>")
+        table.append("<tr>" + "".join(map(cells.__getitem__, row)) + "</tr>")
     table.append("</table>")
     legend = " ".join(
         f'<span style="display:inline-block;width:10px;height:10px;background:{COLOURS[k]}">'

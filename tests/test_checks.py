@@ -273,3 +273,23 @@ def test_assert_that_records_passes_and_failures():
     assert not row["passed"] and row["diagnosis"] == "transpose" and row["attempts"] == 2
     with pytest.raises(ValueError, match="`diagnosis`"):
         md.assert_that(False, "x", name="q", diagnosis="typo")
+
+
+def test_comparing_the_first_entries_first_decides_as_every_entry_would():
+    """diagnose._matches and _close look at the first entries first (an answer that is not
+    the candidate is usually off from the start): the same verdict as the whole comparison,
+    including candidates that are off only in the last entry."""
+    from matdiff.diagnose import _close, _matches, tolerance
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        values = rng.standard_normal(rng.choice([3, 600, 2000])) * 10.0 ** rng.integers(-3, 3)
+        error = np.abs(rng.standard_normal(values.size)) * 1e-9
+        eps, factor = float(rng.choice([0.0, np.finfo(np.float32).eps])), float(rng.choice([1.0, 2.5]))
+        tol = tolerance(values, factor * error, eps)
+        answer = values + rng.uniform(-1.5, 1.5, values.size) * tol * (trial % 2)
+        if trial % 3 == 0:
+            answer[rng.choice([0, values.size - 1])] += 3 * tol.max()   # one entry off
+        whole = bool(np.all(np.abs(answer - values) <= tol))
+        assert _matches(answer, values, error, eps, factor) == whole
+        assert _close(answer, values, tol) == whole

@@ -48,6 +48,30 @@ def test_without_the_complex_step_still_a_few_evaluations(n, rng):
     assert counted.calls <= 40, counted.calls
 
 
+def test_richardson_along_the_directions_is_batched_with_the_same_derivatives(rng):
+    """Without the complex step (np.abs), Richardson extrapolation's points along the
+    directions go to f in one batch when f allows it: a few calls of f, and the derivatives
+    of one call per point, to rounding."""
+    from matdiff._directions import along_random_directions
+
+    W = rng.standard_normal((6, 5))
+    x = rng.standard_normal(5)
+    f = Counted(lambda x: np.abs(W @ x) + np.tanh(x[:1]))
+
+    def single(x):     # refuses a stack: one call per point
+        if type(x) is not np.ndarray or x.shape != (5,):
+            raise TypeError("one point at a time")
+        return f(x)
+
+    batched = along_random_directions(f, [x], [0], f(x))
+    assert batched.method == "richardson" and f.calls < 20, f.calls    # 32 points
+    f.calls = 0
+    loop = along_random_directions(single, [x], [0], f(x))
+    assert f.calls > 32
+    np.testing.assert_allclose(batched.derivatives, loop.derivatives, rtol=1e-11, atol=1e-12)
+    np.testing.assert_array_equal(batched.directions[0], loop.directions[0])
+
+
 def test_right_jacobian_and_backward_pass_after_a_few_evaluations(rng):
     W = rng.standard_normal((40, 30))
     f = Counted(lambda x: np.tanh(W @ x))
@@ -97,6 +121,29 @@ def test_a_wrong_answer_gets_the_full_checks_verdict(kind, rng):
     assert not fast.ok
     assert (fast.message, fast.diagnosis, fast.max_abs_error) == \
         (full.message, full.diagnosis, full.max_abs_error)
+    np.testing.assert_array_equal(fast.mistakes, full.mistakes)
+
+
+def test_a_failing_check_verifies_the_complex_step_with_its_own_directions(rng, monkeypatch):
+    """The directional comparison's derivatives (complex step, verified against a central
+    difference) also verify the full Jacobian's complex step: no second probe of f, and the
+    same verdict, map and numbers as the full check."""
+    import matdiff.numeric as numeric
+
+    W = rng.standard_normal((7, 5))
+    x = rng.standard_normal(5)
+    wrong = (1 - np.tanh(W @ x))[:, None] * W           # tanh' taken as 1 - tanh
+    probes = []
+    made = numeric._ComplexProbe.__init__
+    monkeypatch.setattr(numeric._ComplexProbe, "__init__",
+                        lambda self, *a, **k: probes.append(made(self, *a, **k)))
+    fast = md.check_jacobian(lambda x: np.tanh(W @ x), wrong, x)
+    assert len(probes) == 1            # the directional comparison's own
+    full = md.check_jacobian(lambda x: np.tanh(W @ x), wrong, x, full=True)
+    assert len(probes) == 2
+    assert not fast.ok and fast.diagnosis == "wrong-values"
+    for field in ("message", "diagnosis", "max_abs_error", "max_rel_error", "tolerance"):
+        assert getattr(fast, field) == getattr(full, field), field
     np.testing.assert_array_equal(fast.mistakes, full.mistakes)
 
 
