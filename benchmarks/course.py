@@ -79,11 +79,8 @@ def main() -> int:
     subprocess.run(["git", "worktree", "add", "--detach", str(base), args.baseline], cwd=REPO,
                    check=True, capture_output=True)
     # the installed matdiff (an editable install of this checkout) is the one the sandbox
-    # shows: the baseline must have the same
-    same = subprocess.run(["git", "diff", "--quiet", args.baseline, "--", "matdiff"], cwd=REPO)
-    if same.returncode:
-        raise SystemExit(f"matdiff differs between {args.baseline} and this checkout: this "
-                         "benchmark compares the grader only")
+    # shows, so the baseline's grader runs with this checkout's matdiff too: this benchmark
+    # compares the grader only
     shutil.rmtree(base / "matdiff")
     (base / "matdiff").symlink_to(REPO / "matdiff", target_is_directory=True)
     trees = {"baseline": base, "this": REPO}
@@ -110,7 +107,8 @@ def main() -> int:
                     if label == "this":
                         calls[name] = {"calls": run.get("boundary_calls", 0) // args.n}
         print(f"{args.n} complete submissions per notebook, `--jobs 1`, sandboxed; median of "
-              f"{args.rounds} rounds; seconds per submission without the worker's start-up\n")
+              f"{args.rounds} rounds; seconds per submission without the worker's start-up; "
+              "both graders use this checkout's matdiff\n")
         print(f"| notebook | baseline {args.baseline} | this checkout | change | calls across "
               "the boundary |")
         print("|---|---|---|---|---|")

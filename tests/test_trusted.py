@@ -170,3 +170,60 @@ def test_no_in_process_technique_forges_a_point(graded):
 def test_what_a_function_prints_during_a_test_is_still_shown(graded):
     page = (graded["out"] / "feedback" / "honest-prints" / "demo" / "demo.html").read_text()
     assert "computing" in page
+
+
+# ----------------------------------------------------- the bridge between two real kernels
+
+@pytest.fixture
+def kernels(tmp_path):
+    """A learner's kernel (unsandboxed here) and a trusted kernel bridged to it, as the
+    grader sets them up; yields (run in the learner's, run in the trusted one, the trusted
+    one's boundary stats)."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    from grader.autograde import trusted
+
+    lkm, lkc = start_new_kernel(kernel_name="python3")
+    tkm, tkc = start_new_kernel(kernel_name="python3")
+
+    def run(kc, code):
+        out = []
+        reply = kc.execute_interactive(code, timeout=30, output_hook=lambda m: out.append(
+            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(out)
+
+    def stats():
+        return eval(run(tkc, "print(dict(__matdiff_stats))"))
+
+    try:
+        run(lkc, trusted.learner_setup())
+        run(tkc, trusted.trusted_setup(lkm, str(tmp_path), time.monotonic() + 60, []))
+        yield (lambda code: run(lkc, code)), (lambda code: run(tkc, code)), stats
+    finally:
+        for km, kc in ((lkm, lkc), (tkm, tkc)):
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
+@pytest.mark.slow
+def test_a_trusted_cell_asks_only_for_the_learners_names_it_may_read(kernels):
+    learner, trusted_cell, stats = kernels
+    learner("W = 2.0\ndef f(x):\n    return W * x")
+    trusted_cell("def helper(x):\n    return f(x) + 1")     # reads f: looked up, a proxy
+    assert stats()["lookups"] == 1
+    learner("W = 3.0")
+    trusted_cell("y = 1 + 1")                   # reads nothing of the learner's: not asked
+    assert stats()["lookups"] == 1
+    # reads helper, which reads f: f is looked up again, and the learner's f runs there
+    assert trusted_cell("print(helper(2.0))").strip() == "7.0"
+    assert stats()["lookups"] == 2 and stats()["calls"] == 1
+    learner("c = 10")
+    trusted_cell("def uses_c():\n    return c\nchecks = {'c': uses_c}")
+    learner("c = 11")
+    # a value is a copy, refreshed before a cell that reads it, even through a dict of functions
+    assert trusted_cell("print(checks['c']())").strip() == "11"
+    learner("del f")                            # deleted there: unbound here, once read
+    assert trusted_cell("try:\n    f\nexcept NameError:\n    print('gone')").strip() == "gone"

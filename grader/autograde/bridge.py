@@ -615,7 +615,45 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
             if isinstance(const, types.CodeType):
                 loaded(const, out, None)
 
+    def functions_in(value):
+        """The trusted functions a value of this kernel holds: itself, a class's methods, the
+        functions in a dict, list or tuple, a function's defaults and closure."""
+        if type(value) in (dict, list, tuple):
+            items = value.values() if type(value) is dict else value
+            return [v for v in items if type(v) is types.FunctionType]
+        if isinstance(value, type) and value.__module__ == "__main__":
+            return [v for v in vars(value).values() if type(v) is types.FunctionType]
+        if type(value) is not types.FunctionType or value.__globals__ is not ip.user_ns:
+            return []
+        held = list(value.__defaults__ or ())
+        for cell in value.__closure__ or ():
+            try:
+                held.append(cell.cell_contents)
+            except ValueError:                  # not bound yet
+                pass
+        return [value, *(v for v in held if type(v) is types.FunctionType)]
+
+    def reach(used):
+        """The names a cell reading ``used`` may read: those, and the globals read by the
+        trusted functions it reads, transitively (the course's own code: no eval tricks)."""
+        out, todo, seen = set(used), list(used), set()
+        while todo:
+            name = todo.pop()
+            if name in bound:
+                continue
+            for fn in functions_in(ip.user_ns.get(name)):
+                if fn.__code__ not in seen:
+                    seen.add(fn.__code__)
+                    more = set()
+                    loaded(fn.__code__, more, None)
+                    todo += more - out
+                    out |= more
+        return out
+
     def before_cell(info):
+        """Bind the learner's names this cell may read: a function as a proxy, a value as a
+        copy, looked up again before every cell that reads it (the learner may have changed
+        it since); a cell that reads none of them does not ask the learner's kernel."""
         try:
             code = compile(ip.transform_cell(info.raw_cell), "<cell>", "exec")
         except Exception:
@@ -628,7 +666,7 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         wanted = {n for n in used if (n not in ip.user_ns or n in bound) and n not in stored
                   and not hasattr(builtins, n) and not n.startswith("__matdiff")}
         pending.update(wanted)
-        asked = sorted(pending | set(bound))
+        asked = sorted((pending | set(bound)) & reach(used))
         if not asked:
             return
         stats["lookups"] += 1

@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from jupyter_core.utils import run_sync
@@ -211,7 +212,7 @@ class GuardedExecute(Execute):
             km = pool.take()
         # nbgrader's own runs (the Formgrader) keep no kernel waiting, as for the sandbox
         keep = grading.log is None
-        tkm = trusted.take(grading.imports, keep)
+        tkm = trusted.take(pool.preload, keep)        # the same modules as the learner's
         NotebookClient.__init__(self, nb, km)
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": CapturingOutput}}
         self.reset_execution_trackers()
@@ -234,23 +235,40 @@ class GuardedExecute(Execute):
         finally:
             KernelPool.destroy(km)           # the kernel and every process it started
             pool.prewarm()          # the next kernel boots while nbgrader saves grades and feedback
-            trusted.give_back(tkm, grading.imports, bool(self.boundary), keep)
+            trusted.give_back(tkm, pool.preload, bool(self.boundary), keep)
         return self.nb, self.resources
 
-    def _start_trusted(self, tkm, deadline: float) -> None:
-        """A client of the trusted kernel, and its first cell: the bridge to the learner's."""
+    def _start_trusted(self, tkm, deadline: float) -> str:
+        """A client of the trusted kernel, and its first cell sent: the bridge to the
+        learner's. It needs only the learner's kernel's address, so it runs while that kernel
+        finishes booting; :meth:`_trusted_started` collects its reply. Returns its msg_id."""
         import zmq.asyncio
 
         tkc = tkm.client(context=zmq.asyncio.Context())     # its own: closed with it
         self.trusted = (tkm, tkc)
         tkc.start_channels()
         run_sync(tkc.wait_for_ready)(timeout=self.startup_timeout)
-        cell = nbformat.v4.new_code_cell(trusted.trusted_setup(
-            self.km, str(tkm.stage), deadline, self.grading.imports))
-        self._on_trusted(cell, 0, quiet=True)
-        if any(o.output_type == "error" for o in cell.outputs):
-            raise RuntimeError("the grader's trusted kernel failed to start: "
-                               + "\n".join(o.get("evalue", "") for o in cell.outputs))
+        return tkc.execute(trusted.trusted_setup(self.km, str(tkm.stage), deadline,
+                                                 self.grading.imports), store_history=False)
+
+    def _trusted_reply(self, msg_id: str, timeout: float) -> dict | None:
+        """The trusted kernel's reply to ``msg_id`` (None if it did not come in ``timeout``)."""
+        tkc = self.trusted[1]
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = run_sync(tkc.get_shell_msg)(timeout=left)
+            except Empty:
+                break
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
+        return None
+
+    def _trusted_started(self, msg_id: str) -> None:
+        reply = self._trusted_reply(msg_id, self.startup_timeout)
+        if reply is None or reply.get("status") != "ok":
+            why = "no reply" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
+            raise RuntimeError(f"the grader's trusted kernel failed to start: {why}")
 
     def _on_trusted(self, cell, index: int, quiet: bool = False) -> None:
         """Run ``cell`` in the trusted kernel (its outputs go into ``cell``); ``quiet``: a
@@ -271,44 +289,43 @@ class GuardedExecute(Execute):
         boundary in this notebook (for measurements), empty when the kernel did not answer."""
         import ast
 
-        tkc = self.trusted[1]
-        msg_id = tkc.execute("", silent=True, user_expressions={"s": "__matdiff_close()"})
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            msg = run_sync(tkc.get_shell_msg)(timeout=10)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                s = msg["content"].get("user_expressions", {}).get("s", {})
-                return ast.literal_eval(s.get("data", {}).get("text/plain", "{}"))
-        return {}
+        msg_id = self.trusted[1].execute("", silent=True,
+                                         user_expressions={"s": "__matdiff_close()"})
+        reply = self._trusted_reply(msg_id, 10) or {}
+        s = reply.get("user_expressions", {}).get("s", {})
+        return ast.literal_eval(s.get("data", {}).get("text/plain", "{}"))
 
     def _run(self, nb, deadline, budget, path: str, tests, tkm):
         import subprocess
 
-        with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
-            info = self.wait_for_reply(self.kc.kernel_info())
-            self.nb.metadata["language_info"] = info["content"]["language_info"]
-            if getattr(self.km, "uid", None) is not None:
-                # its sockets are bound: from now on the kernel may not create files in this
-                # host folder
-                os.chown(self.km.ipc, 0, 0)
-                os.chmod(self.km.ipc, 0o755)
-            dropped = self._watch_iopub()
-            self.trusted = None
-            try:
-                setup = self._hidden(SETUP.format(home=path) + trusted.learner_setup())
-                if any(o.output_type == "error" for o in setup.outputs):
-                    raise RuntimeError("the grader's kernel set-up failed: "
-                                       + "\n".join(o.get("evalue", "") for o in setup.outputs))
-                self._start_trusted(tkm, deadline)
-                self._cells(tests, deadline, budget, dropped)
-                self.boundary = self._boundary_stats()
-                self.grading.record.calls += self.boundary.get("calls", 0)
-            finally:
-                dropped.close()         # an open socket would hang the client's clean-up
-                if self.trusted is not None:
-                    tkc = self.trusted[1]
-                    tkc.stop_channels()
-                    tkc.context.destroy(linger=0)
+        self.trusted = None
+        try:
+            started = self._start_trusted(tkm, deadline)
+            with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
+                info = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info["content"]["language_info"]
+                if getattr(self.km, "uid", None) is not None:
+                    # its sockets are bound: from now on the kernel may not create files in
+                    # this host folder
+                    os.chown(self.km.ipc, 0, 0)
+                    os.chmod(self.km.ipc, 0o755)
+                dropped = self._watch_iopub()
+                try:
+                    setup = self._hidden(SETUP.format(home=path) + trusted.learner_setup())
+                    if any(o.output_type == "error" for o in setup.outputs):
+                        raise RuntimeError("the grader's kernel set-up failed: " + "\n".join(
+                            o.get("evalue", "") for o in setup.outputs))
+                    self._trusted_started(started)
+                    self._cells(tests, deadline, budget, dropped)
+                    self.boundary = self._boundary_stats()
+                    self.grading.record.calls += self.boundary.get("calls", 0)
+                finally:
+                    dropped.close()         # an open socket would hang the client's clean-up
+        finally:
+            if self.trusted is not None:
+                tkc = self.trusted[1]
+                tkc.stop_channels()
+                tkc.context.destroy(linger=0)
 
     def _cells(self, tests, deadline, budget, dropped) -> None:
         dead = timed_out = flooded = False

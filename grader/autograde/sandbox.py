@@ -249,7 +249,9 @@ async def ready(kc, timeout: float | None) -> None:
     shell channel and its IOPub messages for them reach ``kc``. jupyter_client's
     ``wait_for_ready`` does this and then waits until IOPub has been quiet for 0.2 s, every
     time; here it ends as soon as both have arrived (replies and messages that come later are
-    ignored by nbclient, which reads only those of its own requests)."""
+    ignored by nbclient, which reads only those of its own requests). A new client's IOPub
+    subscription reaches the kernel a moment after it connects, and misses what the kernel
+    published before: while nothing has come, another ``kernel_info`` is sent every 20 ms."""
     import time
     from queue import Empty
 
@@ -265,7 +267,7 @@ async def ready(kc, timeout: float | None) -> None:
                         and msg["parent_header"].get("msg_id") in sent:
                     reply = msg
                 continue
-            msg = await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
+            msg = await ensure_async(kc.iopub_channel.get_msg(timeout=0.02))
             if msg["parent_header"].get("msg_id") in sent:
                 kc._handle_kernel_info_reply(reply)
                 return

@@ -26,7 +26,7 @@ from pathlib import Path
 from nbgrader.converters import Autograde
 
 from ..paths import use_nbgrader_path
-from . import feedback
+from . import feedback, trusted
 from .course import CourseInfo, nbgrader_config
 from .execute import GradingContext
 from .intake import notebooks_in
@@ -91,12 +91,11 @@ class Worker:
                            modules=(*preload, "ipykernel")) if settings.sandbox else None)
         self.pool = KernelPool(sandbox, self.base, preload)
         self.pool.prewarm()
+        trusted.pool(preload).prewarm()     # the trusted kernel boots alongside
 
     def close(self) -> None:
-        from .trusted import close_pools
-
         self.pool.close()
-        close_pools()
+        trusted.close_pools()
         shutil.rmtree(self.base, ignore_errors=True)
 
     def grade(self, task: Task) -> Record:
