@@ -38,6 +38,7 @@ callable stays on the trusted side and each call is sent back to it (a *call-bac
 
 import base64
 import dis
+import importlib
 import json
 import re
 import types
@@ -151,7 +152,6 @@ def as_code(f, enc, modules, refuse=()):
     but inert values (``_inert``), modules whose top package is in ``modules``, numpy's ufuncs,
     functions of those modules, and other pure functions. ``refuse``: functions never sent
     (the proxies of the learner's own functions). ``enc`` encodes an inert value."""
-    import importlib
     import marshal
 
     def form(v, seen):
@@ -298,12 +298,10 @@ def decode(text, function=None, rebuild=False):
         if rebuild and kind == "py":
             return _rebuild(v, dec, depth)
         if rebuild and kind == "m" and type(v) is str:
-            import importlib
             return importlib.import_module(v)
         if rebuild and kind == "u" and type(v) is str and isinstance(getattr(np, v, None), np.ufunc):
             return getattr(np, v)
         if rebuild and kind == "r" and type(v) is list and len(v) == 2 and all(type(x) is str for x in v):
-            import importlib
             return getattr(importlib.import_module(v[0]), v[1])
         if kind == "o" and type(v) is list and len(v) == 2 and type(v[0]) is str:
             return _placeholder(v[0], v[1] if type(v[1]) is str else None)
@@ -446,7 +444,6 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
     """Connect to the learner's kernel and bind the learner's names before every cell."""
     import builtins
     import dis
-    import importlib
     import os
     import time
     import types
@@ -467,7 +464,8 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
     pid, deadline = cfg["pid"], cfg["deadline"]
     bound = {}                       # name -> the object bound for it (proxy or value copy)
     pending = set()                  # names trusted code refers to that the learner lacked
-    proxies = {}
+    proxies = {}                     # name -> its proxy
+    proxy_set = set()                # the proxies, never shipped as code
     stats = {"calls": 0, "lookups": 0, "callbacks": 0, "shipped": 0, "seconds": 0.0}
     ip.user_ns["__matdiff_stats"] = stats
 
@@ -556,7 +554,7 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         callbacks = []
 
         def function(f, enc):
-            shipped = as_code(f, enc, modules, refuse=set(proxies.values()))
+            shipped = as_code(f, enc, modules, refuse=proxy_set)
             if shipped is not None:
                 stats["shipped"] += 1
                 return shipped
@@ -602,6 +600,7 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
             def learner_function(*args, **kwargs):
                 return call(name, args, kwargs)
             proxies[name] = learner_function
+            proxy_set.add(learner_function)
         fn = proxies[name]
         return fn
 

@@ -238,18 +238,18 @@ class GuardedExecute(Execute):
             trusted.give_back(tkm, pool.preload, bool(self.boundary), keep)
         return self.nb, self.resources
 
-    def _start_trusted(self, tkm, deadline: float) -> str:
+    def _start_trusted(self, tkm, deadline: float) -> None:
         """A client of the trusted kernel, and its first cell sent: the bridge to the
-        learner's. It needs only the learner's kernel's address, so it runs while that kernel
-        finishes booting; :meth:`_trusted_started` collects its reply. Returns its msg_id."""
+        learner's. It needs only the learner's kernel's address, so it is sent at once (the
+        kernel may still be booting: it runs when ready); :meth:`_trusted_ready` collects its
+        reply before the first cell that runs on the trusted side."""
         import zmq.asyncio
 
         tkc = tkm.client(context=zmq.asyncio.Context())     # its own: closed with it
         self.trusted = (tkm, tkc)
         tkc.start_channels()
-        run_sync(tkc.wait_for_ready)(timeout=self.startup_timeout)
-        return tkc.execute(trusted.trusted_setup(self.km, str(tkm.stage), deadline,
-                                                 self.grading.imports), store_history=False)
+        self._trusted_setup = tkc.execute(trusted.trusted_setup(
+            self.km, str(tkm.stage), deadline, self.grading.imports), store_history=False)
 
     def _trusted_reply(self, msg_id: str, timeout: float) -> dict | None:
         """The trusted kernel's reply to ``msg_id`` (None if it did not come in ``timeout``)."""
@@ -264,15 +264,22 @@ class GuardedExecute(Execute):
                 return msg["content"]
         return None
 
-    def _trusted_started(self, msg_id: str) -> None:
-        reply = self._trusted_reply(msg_id, self.startup_timeout)
+    def _trusted_ready(self) -> None:
+        """Wait for the trusted kernel's set-up (once): its reply, then the kernel's output
+        channel (nbclient reads each cell's outputs there)."""
+        if self._trusted_setup is None:
+            return
+        reply = self._trusted_reply(self._trusted_setup, self.startup_timeout)
         if reply is None or reply.get("status") != "ok":
             why = "no reply" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
             raise RuntimeError(f"the grader's trusted kernel failed to start: {why}")
+        self._trusted_setup = None
+        run_sync(self.trusted[1].wait_for_ready)(timeout=self.startup_timeout)
 
     def _on_trusted(self, cell, index: int, quiet: bool = False) -> None:
         """Run ``cell`` in the trusted kernel (its outputs go into ``cell``); ``quiet``: a
         cell whose outputs nobody sees (they are not counted against the output caps)."""
+        self._trusted_ready()
         kept, first = (self.km, self.kc), self.nb.cells[index]
         self.km, self.kc = self.trusted
         self._quiet = quiet
@@ -289,6 +296,7 @@ class GuardedExecute(Execute):
         boundary in this notebook (for measurements), empty when the kernel did not answer."""
         import ast
 
+        self._trusted_ready()
         msg_id = self.trusted[1].execute("", silent=True,
                                          user_expressions={"s": "__matdiff_close()"})
         reply = self._trusted_reply(msg_id, 10) or {}
@@ -298,9 +306,9 @@ class GuardedExecute(Execute):
     def _run(self, nb, deadline, budget, path: str, tests, tkm):
         import subprocess
 
-        self.trusted = None
+        self.trusted = self._trusted_setup = None
         try:
-            started = self._start_trusted(tkm, deadline)
+            self._start_trusted(tkm, deadline)
             with self.setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
                 info = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
@@ -315,7 +323,6 @@ class GuardedExecute(Execute):
                     if any(o.output_type == "error" for o in setup.outputs):
                         raise RuntimeError("the grader's kernel set-up failed: " + "\n".join(
                             o.get("evalue", "") for o in setup.outputs))
-                    self._trusted_started(started)
                     self._cells(tests, deadline, budget, dropped)
                     self.boundary = self._boundary_stats()
                     self.grading.record.calls += self.boundary.get("calls", 0)
@@ -331,6 +338,7 @@ class GuardedExecute(Execute):
         dead = timed_out = flooded = False
         on_trusted = trusted.locked_to_run(
             self.nb.cells, tests, lambda c: _meta(c).get("locked") and not _meta(c).get("solution"))
+        queued = []         # locked cells that have run in the sandbox, not yet on the trusted side
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -352,15 +360,12 @@ class GuardedExecute(Execute):
             locked = _meta(cell).get("locked") and not _meta(cell).get("solution")
             try:
                 if is_test:             # the verdict: computed outside the sandbox
+                    self._shadows(queued)
                     self._on_trusted(cell, index)
                 else:
                     self.execute_cell(cell, index, store_history=True)
                     if locked and index in on_trusted:     # the helpers tests rely on, as written
-                        shadow = nbformat.v4.new_code_cell(cell.source)
-                        self._on_trusted(shadow, index, quiet=True)
-                        if not any(o.output_type == "error" for o in shadow.outputs):
-                            # the learner sees the trusted outputs: md.progress() counts the tests
-                            cell.outputs = shadow.outputs
+                        queued.append(index)
             except CellTimeoutError:        # the kernel ignored the interrupt
                 cell.outputs.append(_error("CellTimeoutError", "no reply"))
             except DeadKernelError:
@@ -395,6 +400,24 @@ class GuardedExecute(Execute):
                 cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
                 cell.outputs.append(_error("TimeoutError", f"stopped: the notebook used up its "
                                            f"time limit ({budget:g} s) in this cell"))
+        if queued and not (dead or timed_out or flooded):      # md.progress() after the last test
+            self.timeout = max(1, int(deadline - time.monotonic() + 0.999))
+            try:
+                self._shadows(queued)
+            except CellTimeoutError:
+                self.grading.problem("the notebook ran out of time in its last cells")
+
+    def _shadows(self, queued: list[int]) -> None:
+        """Run the queued locked cells on the trusted side, in order (before the next test
+        cell, so that the trusted kernel boots while the learner's cells run). The learner sees
+        their trusted outputs: ``md.progress()`` counts the tests there."""
+        while queued:
+            index = queued.pop(0)
+            cell = self.nb.cells[index]
+            shadow = nbformat.v4.new_code_cell(cell.source)
+            self._on_trusted(shadow, index, quiet=True)
+            if not any(o.output_type == "error" for o in shadow.outputs):
+                cell.outputs = shadow.outputs
 
     def _watch_iopub(self):
         """A function telling whether the output channel was cut since the last call: zmq

@@ -9,8 +9,10 @@ learner's function and sends plain data back. The test's code, its expected valu
 hidden inputs and its verdict never enter the learner's process.
 
 Locked cells run in both kernels: in the sandbox (the learner's code may use what they
-define; their outputs are what the learner sees) and on the trusted side, quietly, where the
-tests find the helpers they rely on as the instructor wrote them.
+define; their outputs are what the learner sees), and those a test needs (they bind a name a
+later test reads, or report progress) again on the trusted side, quietly and in order, just
+before the next test cell: meanwhile the trusted kernel finishes booting and its set-up cell
+runs, while the learner's cells run in the sandbox.
 """
 
 from __future__ import annotations
