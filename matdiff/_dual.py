@@ -210,7 +210,7 @@ class _Dual(NDArrayOperatorsMixin):
             r = ufunc(vals[0])
             d = DERIVATIVES[ufunc](vals[0], r)
             _finite(r, d)
-            return _Dual(r, _scaled(tans[0], d))
+            return type(self)(r, _scaled(tans[0], d))
         value = ufunc(*vals)
         if ufunc in (np.add, np.subtract):
             tangent = _sum_terms(*tans, op=ufunc)
@@ -234,12 +234,12 @@ class _Dual(NDArrayOperatorsMixin):
             tangent = _scaled(tans[0], d)
         else:
             return NotImplemented
-        return _Dual(value, tangent)
+        return type(self)(value, tangent)
 
     def __array_function__(self, func, types, args, kwargs):
         if func in _LINEAR and args and isinstance(args[0], _Dual) and \
                 not any(isinstance(a, _Dual) for a in args[1:]):
-            return _Dual(func(args[0].value, *args[1:], **kwargs),
+            return type(self)(func(args[0].value, *args[1:], **kwargs),
                          _linear(func, args[0].tangent, args[1:], kwargs))
         if func is np.dot and len(args) == 2 and not kwargs:
             return np.matmul(*args)
@@ -256,11 +256,11 @@ class _Dual(NDArrayOperatorsMixin):
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, index):
-        return _Dual(self.value[index], _dense(self.tangent)[index])
+        return type(self)(self.value[index], _dense(self.tangent)[index])
 
     @property
     def T(self):  # noqa: N802 (numpy's name)
-        return _Dual(self.value.T, _dense(self.tangent).T)
+        return type(self)(self.value.T, _dense(self.tangent).T)
 
     def reshape(self, *shape, order="C"):
         if order != "C":

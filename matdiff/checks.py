@@ -104,9 +104,11 @@ def _confirmed(f: Callable, arrays: list, wrts: list[int], f0: np.ndarray,
 
 
 def _along(quick: Confirmed | None) -> Directions | None:
-    """Directional derivatives by the complex step (verified against a central difference)
-    that the full Jacobian's complex step can be checked against instead of its own."""
-    return quick.found if quick is not None and quick.found.method == "complex" else None
+    """The directional comparison's derivatives, which verify the full Jacobian instead of
+    new ones: its complex step, when they are complex steps (verified against a central
+    difference); else its dual numbers through kinks (:mod:`matdiff._kinks`), when they are
+    Richardson extrapolation or dual numbers verified against a central difference."""
+    return quick.found if quick is not None else None
 
 
 def _pass_fields(quick: Confirmed, arr: np.ndarray) -> dict:

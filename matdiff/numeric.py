@@ -59,6 +59,7 @@ from ._inputs import (
     check_wrt,
     output_array,
 )
+from ._kinks import kinked_stack, trusted
 from ._stacked import stacked
 from ._steps import PointStack
 from ._vector_state import clean_view, reset
@@ -88,7 +89,11 @@ class _Evaluator:
                  fname: str = "f", batch: bool = True, modes: Sequence[str] = _BATCH_MODES):
         self.f, self.args, self.wrt, self.out_shape, self.fname = f, list(args), wrt, out_shape, fname
         self.in_shape = args[wrt].shape
+        self.batch = batch
         self.mode = None if batch else "loop"
+        # points per batched call: at most _MAX_BATCH_ELEMENTS floats in or out
+        self.chunk = max(1, _MAX_BATCH_ELEMENTS // max(int(np.prod(self.in_shape)),
+                                                       int(np.prod(out_shape)), 1))
         self.modes = modes   # the batch modes to try, in order
         self.dual = None   # complex steps as dual numbers: None until tried
         # True: the caller verifies the dual numbers' result itself (see `_jacobian_rows`),
@@ -150,9 +155,7 @@ class _Evaluator:
 
     def many(self, points: np.ndarray, what: str) -> np.ndarray:
         """f at each ``points[k]`` (shape (B,) + in_shape); returns (B,) + out_shape."""
-        b = points.shape[0]
-        per = max(int(np.prod(self.in_shape)), int(np.prod(self.out_shape)), 1)
-        chunk = max(1, _MAX_BATCH_ELEMENTS // per)
+        b, chunk = points.shape[0], self.chunk
         if self.dual is not False and self.mode != "loop" and isinstance(points, PointStack) \
                 and np.dtype(points.dtype).kind == "c":
             out, singles = self._dual_many(points, chunk, what)
@@ -210,7 +213,12 @@ class _Evaluator:
         return (np.concatenate(parts) if len(parts) > 1 else parts[0]), None
 
     def _try_dual(self, points: PointStack, rows: np.ndarray) -> np.ndarray | None:
-        stack = dual_stack(points.x, *points.steps_at(rows))
+        return self.call_dual(dual_stack(points.x, *points.steps_at(rows)), rows.size)
+
+    def call_dual(self, stack: Any, count: int) -> np.ndarray | None:
+        """f at ``count`` points given as dual numbers (:mod:`matdiff._dual`), as complex
+        numbers (the values, and the tangents as imaginary parts); None when f cannot take
+        them."""
         reset()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -218,9 +226,25 @@ class _Evaluator:
                 out = np.asarray(self.f(*self._with(stack)))
         except Exception:
             return None
-        if out.shape != (rows.size, *self.out_shape) or out.dtype.kind != "c":
+        if out.shape != (count, *self.out_shape) or out.dtype.kind != "c":
             return None
         return out
+
+    def through_kinks(self) -> np.ndarray | None:
+        """The Jacobian's rows, (n,) + out_shape, as dual numbers through kinks
+        (:mod:`matdiff._kinks`: one unit tangent per input entry, a batch per call); None when
+        f cannot take them (or batches were not allowed)."""
+        if not self.batch:
+            return None
+        x = self.args[self.wrt]
+        parts = []
+        for s in range(0, x.size, self.chunk):
+            idx = np.arange(s, min(x.size, s + self.chunk))
+            out = self.call_dual(kinked_stack(x, np.ones(idx.size), idx), idx.size)
+            if out is None:
+                return None
+            parts.append(out.imag)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
                 ) -> tuple[str, np.ndarray | None, list[np.ndarray]]:
@@ -365,11 +389,11 @@ class _ComplexProbe:
     def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
                  count: int = 2):
         x = arrays[wrt]
-        rng = np.random.default_rng(20261123)
+        self._rng = rng = np.random.default_rng(20261123)
         self.f0 = f0
         self.directions, self.differences, self.complex_steps = [], [], []
         self.plausible = True
-        size = _steps.relative_scales(x).reshape(x.shape)
+        self._size = size = _steps.relative_scales(x).reshape(x.shape)
         for _ in range(count):
             if not self.plausible:  # already ruled out: no need for a second direction
                 break
@@ -433,6 +457,16 @@ class _ComplexProbe:
             h /= _steps.SHRINK
         return best
 
+    def top_up(self, f: Callable, arrays: list, wrt: int, count: int) -> None:
+        """Central differences along further random directions, up to ``count`` in all (the
+        probe stops at the first direction along which the complex step fails)."""
+        for _ in range(count - len(self.differences)):
+            v = self._rng.standard_normal(self._size.shape) * self._size
+            found = self._difference(f, arrays, wrt, v)
+            if found is not None:
+                self.directions.append(v)
+                self.differences.append(found)
+
     @classmethod
     def known(cls, f0: np.ndarray, directions: np.ndarray, derivatives: np.ndarray,
               error: np.ndarray) -> _ComplexProbe:
@@ -477,36 +511,27 @@ class _ComplexProbe:
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
                    step: float | None, batch: bool = True, need_error: bool = True,
                    probes: int = 2, target: float = _REFINE_TARGET, along: Any = None,
-                   ev: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   ev: Any = None, kinks: bool = True) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
     ``need_error`` is false: then no work is spent on it), and the method actually used.
     ``probes``: random directions along which the complex step is verified; ``along``: instead,
-    derivatives along directions already known (a :class:`matdiff._directions.Directions` of
-    the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
-    estimate below which Richardson extrapolation stops shrinking steps; ``ev``: the evaluator
-    of f, when not f's own (see :mod:`matdiff._directions`)."""
+    derivatives along directions already known (a :class:`matdiff._directions.Directions`,
+    f's argument ``wrt`` alone moving); ``target``: the relative error estimate below which
+    Richardson extrapolation stops shrinking steps; ``ev``: the evaluator of f, when not f's
+    own (see :mod:`matdiff._directions`); ``kinks``: whether "accurate" tries dual numbers
+    through kinks (:mod:`matdiff._kinks`) where the complex step does not apply."""
     x = arrays[wrt]
     requested = method
     cev = ev
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if ev is None else ev
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if cev is None else cev
-        try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
-                _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
-            usable = probe.plausible
-            if usable:
-                # Dual numbers are verified by the complex steps the probe already took
-                cev.defer_dual = bool(probe.complex_steps)
-                d = _complex_step(cev, x)
-                if cev.unverified and not probe.reproduces(d):
-                    cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
-                    d = _complex_step(cev, x)
-                usable = bool(np.all(np.isfinite(d))) and probe.agrees(d)
-        except FunctionError:
-            usable = False
-        if usable:
-            return d, (4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)) if need_error else None), "complex"
+        probe, d = _complex_rows(cev, f, arrays, wrt, f0, probes, along)
+        used = "complex"
+        if d is None and kinks and requested == "accurate":
+            d, used = _kinked_rows(cev, _reference(probe, along, f, arrays, wrt, probes)), "dual"
+        if d is not None:
+            return d, (4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)) if need_error else None), used
         if method == "complex":
             warnings.warn("f does not support the complex step (it uses abs, comparisons or "
                           "real-only functions); using Richardson extrapolation instead.",
@@ -542,6 +567,61 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
     if widen:
         err = err + np.abs(d - central)
     return d, (err if need_error else None), "richardson"
+
+
+def _complex_rows(cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+                  probes: int, along: Any) -> tuple[_ComplexProbe | None, np.ndarray | None]:
+    """The complex step's rows, verified (None when f does not allow it), and the probe
+    that verified them (None when f failed first, or when ``along`` is not the complex step:
+    then it failed along the check's own directions already)."""
+    if along is not None and along.method != "complex":
+        return None, None
+    probe = None
+    try:
+        probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
+            _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
+        if not probe.plausible:
+            return probe, None
+        # Dual numbers are verified by the complex steps the probe already took
+        cev.defer_dual = bool(probe.complex_steps)
+        d = _complex_step(cev, arrays[wrt])
+        if cev.unverified and not probe.reproduces(d):
+            cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
+            d = _complex_step(cev, arrays[wrt])
+    except FunctionError:
+        return probe, None
+    return probe, (d if np.all(np.isfinite(d)) and probe.agrees(d) else None)
+
+
+def _reference(probe: _ComplexProbe | None, along: Any, f: Callable, arrays: list, wrt: int,
+               count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Derivatives of f along random directions, by finite differences or verified against
+    them, that dual numbers through kinks must reproduce: a check's directional comparison
+    (``along``), else the probe's central differences along ``count`` directions; as the
+    directions, the derivatives and their error bounds (None when there are none)."""
+    if along is not None:
+        return along.directions[0], along.derivatives, along.error
+    if probe is None:
+        return None
+    try:
+        probe.top_up(f, arrays, wrt, count)
+    except FunctionError:
+        return None
+    if not probe.differences:
+        return None
+    fd, err = zip(*probe.differences, strict=True)
+    return np.stack(probe.directions), np.stack(fd), np.stack(err)
+
+
+def _kinked_rows(ev: Any, reference: tuple | None) -> np.ndarray | None:
+    """The rows as dual numbers through kinks, when they reproduce the ``reference``
+    (:func:`matdiff._kinks.trusted`); else None."""
+    if reference is None:
+        return None
+    d = ev.through_kinks()
+    if d is None or not np.all(np.isfinite(d)) or not trusted(d, *reference):
+        return None
+    return d
 
 
 def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: np.ndarray,
