@@ -65,10 +65,12 @@ import numpy as np
 from ._dual import _Dual, _fit, _point, _scaled, _sum_terms, _value, dual_stack
 from .diagnose import ERR_FACTOR, RTOL
 
-__all__ = ["kinked_stack", "trusted"]
+__all__ = ["kinked_stack", "trusted", "SLOPES"]
 
 ROUNDING = 1e-10   # relative rounding allowed in D v (above n * eps for n up to 4e5)
 
+# The slope of a piecewise linear function of one argument, from the argument's values.
+SLOPES = {np.absolute: np.sign}
 # Functions of the values alone: plain arrays, constant near the point.
 _PLAIN = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
           np.sign, np.isnan, np.isfinite, np.isinf, np.signbit}
@@ -115,10 +117,9 @@ class _KinkedDual(_Dual):
         if method == "__call__" and not kwargs:
             if ufunc in _PLAIN:
                 return ufunc(*(_point(_value(i)) for i in inputs))
-            if ufunc is np.absolute:
+            if ufunc in SLOPES:
                 (a,) = inputs
-                return type(self)(np.absolute(a.value),
-                                  _scaled(a.tangent, np.sign(_point(a.value))))
+                return type(self)(ufunc(a.value), _scaled(a.tangent, SLOPES[ufunc](_point(a.value))))
             if ufunc in _SELECT:
                 return _select(type(self), ufunc, *inputs)
         return super().__array_ufunc__(ufunc, method, *inputs, **kwargs)
