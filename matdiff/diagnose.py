@@ -118,13 +118,22 @@ def answer_eps(answer) -> float:
         # float32 is a precision learners compute in; below that (float16) answers are
         # imprecise, and get float32's allowance only
         return float(np.finfo(np.float32).eps)
-    if arr.dtype.kind != "f" or arr.size == 0 or not np.all(np.isfinite(arr)):
+    if arr.dtype.kind != "f" or arr.size == 0:
         return 0.0
-    with np.errstate(over="ignore"):
-        as32 = arr.astype(np.float32).astype(np.float64)
-    if np.array_equal(as32, arr) and not np.array_equal(arr, np.round(arr)):
+    # One entry that is not a float32 number decides (usually among the first ones).
+    if arr.size > _HEAD and not _float32_values(arr.flat[:_HEAD]):
+        return 0.0
+    if not np.all(np.isfinite(arr)):
+        return 0.0
+    if _float32_values(arr) and not np.array_equal(arr, np.round(arr)):
         return float(np.finfo(np.float32).eps)
     return 0.0
+
+
+def _float32_values(arr: np.ndarray) -> bool:
+    """Whether every entry is a float32 number (NaN is not)."""
+    with np.errstate(over="ignore"):
+        return np.array_equal(arr.astype(np.float32).astype(np.float64), arr)
 
 
 def hint_for(hints: dict | None, part: str | None, key: str) -> str | None:
@@ -432,19 +441,22 @@ def compare(answer, target: Target) -> CheckResult:
     if arr.shape != expected.shape:
         return _compare_shapes(arr, target, eps)
 
-    tol = (target.tol + _rounding(expected, eps) if target.tol is not None
-           else tolerance(expected, target.error, eps))
+    tol = (target.tol + _rounding(expected, eps, scale) if target.tol is not None
+           else tolerance(expected, target.error, eps, scale=scale))
     finite = np.isfinite(arr)
-    diff = np.where(finite, arr - expected, np.inf)
-    abs_err = float(np.abs(diff).max(initial=0.0))
+    all_finite = bool(finite.all())
+    diff = arr - expected if all_finite else np.where(finite, arr - expected, np.inf)
+    abs_diff = np.abs(diff)
+    abs_err = float(abs_diff.max(initial=0.0))
     rel_err = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
-    wrong = ~(np.abs(diff) <= tol)
-    mistakes = np.where(wrong, np.sign(np.where(finite, arr - expected, 0)), 0).astype(np.int8)
-    mistakes[~finite] = 2
+    wrong = ~(abs_diff <= tol)
+    mistakes = np.where(wrong, np.sign(diff), 0).astype(np.int8)   # not finite: 2, below
+    if not all_finite:
+        mistakes[~finite] = 2
     common = dict(max_abs_error=abs_err, max_rel_error=rel_err, answer_shape=arr.shape,
                   mistakes=mistakes, tolerance=float(tol.max(initial=0.0)))
 
-    if not finite.all():
+    if not all_finite:
         bad = int((~finite).sum())
         return _finish(target, "not-finite",
                        f"{bad} of {arr.size} entries are NaN or inf (marked ! in the map). "
@@ -476,7 +488,7 @@ def compare(answer, target: Target) -> CheckResult:
         return _finish(target, "wrong-values", "your answer is all zeros: is it still a "
                        "placeholder?", **common)
     band = closeness(diff, expected)
-    if np.all(np.abs(diff) <= IMPRECISE * (np.abs(expected) + scale)):
+    if np.all(abs_diff <= IMPRECISE * (np.abs(expected) + scale)):
         what = "your answer is" if arr.size == 1 else "every entry of your answer is"
         return _finish(target, "imprecise",
                        f"{what} within 0.1% of the right one, but further off than rounding "

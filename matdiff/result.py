@@ -32,6 +32,10 @@ SYMBOLS = {0: ".", 1: "+", -1: "-", 2: "!"}
 COLOURS = {0: "#eef2f5", 1: "#d6604d", -1: "#4393c3", 2: "#222222"}
 MEANING = {0: "right", 1: "too high", -1: "too low", 2: "NaN or inf"}
 _MAX_TEXT_ROWS, _MAX_TEXT_COLS = 30, 60
+_CELL = "width:14px;height:14px;padding:0;border:1px solid #fff"
+# The HTML map's cell for each value -1, 0, 1, 2 (in that order).
+_HTML_CELLS = np.array([f'<td title="{MEANING[v]}" style="{_CELL};background:{COLOURS[v]}"></td>'
+                        for v in (-1, 0, 1, 2)], dtype=object)
 
 
 @dataclass(eq=False)
@@ -194,16 +198,16 @@ def _html_grid(part: CheckResult) -> str:
     g = part.grid()
     rows, cols = g.shape
     rows_shown, cols_shown = min(rows, 40), min(cols, 60)
-    cell = "width:14px;height:14px;padding:0;border:1px solid #fff"
     head = (f'<div style="margin-top:6px;font-size:90%">Mistake map of '
             f"<b>{html.escape(part.name)}</b> {part.answer_shape}: "
             f"{html.escape(part._axes_text())}</div>")
-    cells = {v: f'<td title="{MEANING[v]}" style="{cell};background:{COLOURS[v]}"></td>'
-             for v in MEANING}
-    table = ['<table style="border-collapse:collapse;margin:2px 0">']
-    for row in g[:rows_shown, :cols_shown].astype(int).tolist():
-        table.append("<tr>" + "".join(map(cells.__getitem__, row)) + "</tr>")
-    table.append("</table>")
+    # One <tr> per row, each cell looked up by its value (+1: -1..2 index the table).
+    shown = g[:rows_shown, :cols_shown].astype(np.intp)
+    body = np.empty((shown.shape[0], shown.shape[1] + 2), dtype=object)
+    body[:, 0], body[:, -1] = "<tr>", "</tr>"
+    body[:, 1:-1] = _HTML_CELLS[shown + 1]
+    table = ['<table style="border-collapse:collapse;margin:2px 0">', *body.ravel().tolist(),
+             "</table>"]
     legend = " ".join(
         f'<span style="display:inline-block;width:10px;height:10px;background:{COLOURS[k]}">'
         f"</span> {MEANING[k]}" for k in (0, 1, -1, 2)
