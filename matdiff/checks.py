@@ -62,7 +62,7 @@ from .diagnose import (
     passed,
 )
 from .layouts import to_denominator
-from .numeric import _prepare, jacobian_with_error
+from .numeric import _prepare, jacobian_at, jacobian_with_error
 from .progress import record
 from .result import CheckResult
 
@@ -227,7 +227,7 @@ def check_gradient(
 
     if not needs_values(answer, x.shape, (x.shape[::-1],)):
         return record(label, compare(answer, target(*_no_values(x.shape))))
-    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
+    jac, err, _ = jacobian_at(f, arrays, wrt, f0, along=_along(quick))
     return record(label, compare(answer, target(jac.reshape(x.shape), err.reshape(x.shape))))
 
 
@@ -295,7 +295,7 @@ def check_jacobian(
             np.squeeze(answered).shape not in others:     # (None: not numbers, nothing to squeeze)
         num, err = _no_values(f0.shape + in_s)
     else:
-        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
+        num, err, _ = jacobian_at(f, arrays, wrt, f0, along=_along(quick))
     den, den_err = to_denominator(num, nin), to_denominator(err, nin)
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err

@@ -390,7 +390,7 @@ class _ComplexProbe:
                  count: int = 2):
         x = arrays[wrt]
         self._rng = rng = np.random.default_rng(20261123)
-        self.f0 = f0
+        self.f0, self._projected = f0, None
         self.directions, self.differences, self.complex_steps = [], [], []
         self.plausible = True
         self._size = size = _steps.relative_scales(x).reshape(x.shape)
@@ -474,7 +474,7 @@ class _ComplexProbe:
         step verified against a central difference (a check's directional comparison: see
         :mod:`matdiff._directions`): no evaluation of f."""
         probe = cls.__new__(cls)
-        probe.f0, probe.plausible = f0, True
+        probe.f0, probe.plausible, probe._projected = f0, True, None
         probe.directions = list(directions)
         probe.differences = list(zip(derivatives, error, strict=True))
         probe.complex_steps = list(derivatives)
@@ -486,26 +486,29 @@ class _ComplexProbe:
         every row at once, against single complex evaluations of f."""
         if len(self.complex_steps) != len(self.directions) or not self.complex_steps:
             return False
-        dflat = d.reshape(d.shape[0], -1)
-        absd = np.abs(dflat)
-        for v, dc in zip(self.directions, self.complex_steps, strict=True):
-            size = np.abs(v.ravel()) @ absd
-            with np.errstate(invalid="ignore"):
-                if not np.all(np.abs(dc.ravel() - v.ravel() @ dflat) <=
-                              1e-9 * (size + size.max(initial=0.0)) + 1e-300):
-                    return False
-        return True
+        pred, size = self._project(d)
+        dc = np.reshape(self.complex_steps, pred.shape)
+        with np.errstate(invalid="ignore"):
+            return bool(np.all(np.abs(dc - pred) <=
+                               1e-9 * (size + size.max(axis=1, keepdims=True, initial=0.0)) + 1e-300))
 
     def agrees(self, d: np.ndarray) -> bool:
         """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
-        dflat = d.reshape(d.shape[0], -1)
-        absd = np.abs(dflat)
-        for v, (fd, fd_err) in zip(self.directions, self.differences, strict=True):
-            pred = v.ravel() @ dflat
-            scale = np.abs(v.ravel()) @ absd + np.abs(self.f0.ravel()) + 1e-12
-            if not np.all(np.abs(fd.ravel() - pred) <= 1e-5 * scale + 10 * fd_err.ravel()):
-                return False
-        return True
+        if not self.differences:
+            return True
+        pred, size = self._project(d)
+        fd, fd_err = (np.reshape(part, pred.shape) for part in zip(*self.differences, strict=True))
+        scale = size + np.abs(self.f0.ravel()) + 1e-12
+        return bool(np.all(np.abs(fd - pred) <= 1e-5 * scale + 10 * fd_err))
+
+    def _project(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``V d`` and ``|V| |d|`` for the directions V (one per row) and rows d (n, out), one
+        row per direction: a matrix product each, computed once for both tests."""
+        if self._projected is None or self._projected[0] is not d:
+            dflat = d.reshape(d.shape[0], -1)
+            v = np.reshape(self.directions, (len(self.directions), -1))
+            self._projected = (d, v @ dflat, np.abs(v) @ np.abs(dflat))
+        return self._projected[1], self._projected[2]
 
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
@@ -531,7 +534,7 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
         if d is None and kinks and requested == "accurate":
             d, used = _kinked_rows(cev, _reference(probe, along, f, arrays, wrt, probes)), "dual"
         if d is not None:
-            return d, (4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)) if need_error else None), used
+            return d, (_rounding_error(d) if need_error else None), used
         if method == "complex":
             warnings.warn("f does not support the complex step (it uses abs, comparisons or "
                           "real-only functions); using Richardson extrapolation instead.",
@@ -567,6 +570,12 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
     if widen:
         err = err + np.abs(d - central)
     return d, (err if need_error else None), "richardson"
+
+
+def _rounding_error(d: np.ndarray) -> np.ndarray:
+    """The error bound of derivatives exact to rounding (the complex step, dual numbers)."""
+    size = np.abs(d)
+    return 4 * EPS * (size + size.max(initial=0))
 
 
 def _complex_rows(cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
@@ -677,12 +686,21 @@ def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "ac
     against them instead of new ones.
     """
     arrays, wrt, f0 = _prepare(f, args, wrt)
+    jac, err, used = jacobian_at(f, arrays, wrt, f0, method, step, need_error, along)
+    return jac, err, f0, used
+
+
+def jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
+                method: str = "accurate", step: float | None = None, need_error: bool = True,
+                along: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """:func:`jacobian_with_error` at a point that ``_prepare`` already checked (its float64
+    arrays, and f0 = f there), as a check has it: f is not called at the point again."""
     with np.errstate(all="ignore"):  # steps outside f's domain are repaired, not reported
         rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error,
                                          along=along)
     shape_in = arrays[wrt].shape
     return (_rows_to_numerator(rows, shape_in, f0.shape),
-            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), f0, used)
+            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), used)
 
 
 def numeric_jacobian(
