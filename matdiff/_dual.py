@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,7 @@ class _Seeds:
         self.coef, self.idx, self.shape = coef, idx, tuple(shape)
 
     def dense(self) -> np.ndarray:
-        out = np.zeros((self.coef.size, int(np.prod(self.shape, dtype=int))))
+        out = np.zeros((self.coef.size, math.prod(self.shape)))
         out[np.arange(self.coef.size), self.idx] = self.coef
         return stacked(out.reshape((self.coef.size, *self.shape)))
 
@@ -182,7 +183,7 @@ def _linear(func: Any, t: Any, args: tuple, kwargs: dict) -> Any:
     if isinstance(t, _Seeds):
         if func in (np.sum, np.mean) and not args and kwargs.get("axis") is None and \
                 set(kwargs) <= {"axis"}:
-            size = int(np.prod(t.shape, dtype=int))
+            size = math.prod(t.shape)
             return stacked(t.coef / size if func is np.mean else t.coef.copy())
         if func is np.reshape and len(args) == 1 and not kwargs or \
                 func is np.ravel and not args and not kwargs:

@@ -61,7 +61,7 @@ from .diagnose import (
     needs_values,
     passed,
 )
-from .layouts import to_denominator
+from .layouts import _denominator_view
 from .numeric import _prepare, jacobian_at, jacobian_with_error
 from .progress import record
 from .result import CheckResult
@@ -296,7 +296,7 @@ def check_jacobian(
         num, err = _no_values(f0.shape + in_s)
     else:
         num, err, _ = jacobian_at(f, arrays, wrt, f0, along=_along(quick))
-    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
+    den, den_err = _denominator_view(num, nin), _denominator_view(err, nin)   # read only
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err
         reason = (f"numerator layout: the output's axes, then the input's: {out_s} + {in_s}")

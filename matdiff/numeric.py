@@ -41,6 +41,7 @@ rounding, with real arithmetic and the shared real part computed once.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -92,8 +93,8 @@ class _Evaluator:
         self.batch = batch
         self.mode = None if batch else "loop"
         # points per batched call: at most _MAX_BATCH_ELEMENTS floats in or out
-        self.chunk = max(1, _MAX_BATCH_ELEMENTS // max(int(np.prod(self.in_shape)),
-                                                       int(np.prod(out_shape)), 1))
+        self.chunk = max(1, _MAX_BATCH_ELEMENTS // max(math.prod(self.in_shape),
+                                                       math.prod(out_shape), 1))
         self.modes = modes   # the batch modes to try, in order
         self.dual = None   # complex steps as dual numbers: None until tried
         # True: the caller verifies the dual numbers' result itself (see `_jacobian_rows`),
@@ -669,8 +670,7 @@ def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: n
 
 
 def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> np.ndarray:
-    n = int(np.prod(in_shape, dtype=int))
-    m = int(np.prod(out_shape, dtype=int))
+    n, m = math.prod(in_shape), math.prod(out_shape)
     return rows.reshape(n, m).T.reshape(out_shape + in_shape)
 
 

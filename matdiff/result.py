@@ -4,6 +4,7 @@ wrong (too high, too low, not a number) without ever showing the expected values
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,7 +168,7 @@ def _as_2d(a: np.ndarray, row_axes: int | None = None) -> np.ndarray:
     if a.ndim == 1:
         return a.reshape(1, -1)
     k = _split(a.ndim, row_axes)
-    return a.reshape(int(np.prod(a.shape[:k])), -1)
+    return a.reshape(math.prod(a.shape[:k]), -1)
 
 
 def axis_meaning(shape: tuple, row_label: str, col_label: str, row_axes: int | None = None) -> str:
