@@ -5,8 +5,9 @@ For directions ``v_1 .. v_k`` (one block per argument that moves), the function 
 ``psi(t) = f(x + t_1 v_1 + ... + t_k v_k)`` has the Jacobian ``[J v_1, ..., J v_k]`` at
 ``t = 0``: its k columns are the directional derivatives of f. matdiff's own "accurate"
 method computes it (the complex step, verified against central differences, where f allows
-it; Richardson extrapolation of central differences otherwise), with its error estimate, in
-O(k) evaluations of f. The directions are Gaussian and drawn from a fixed seed: the same
+it; for a check, dual numbers through kinks where f uses ``abs``, ``np.maximum``..., verified
+likewise; Richardson extrapolation of central differences otherwise), with its error
+estimate, in O(k) evaluations of f. The directions are Gaussian and drawn from a fixed seed: the same
 check gives the same verdict every time. Each entry's standard deviation is given (a check
 weights entries by the inverse of their tolerance: see :mod:`matdiff._confirm`); the
 directions are scaled to the inputs' typical size, and a step that leaves f's domain is

@@ -19,6 +19,8 @@ analytic functions of :data:`DERIVATIVES`, sums and means, indexing, ``.T``, ``r
 raises TypeError or AttributeError, and so does a known function outside the real domain
 where it is analytic (``log`` at 0 or below): the evaluator then falls back to complex
 arithmetic. It also checks the result against single complex evaluations before trusting it.
+(:mod:`matdiff._kinks` extends these dual numbers through ``abs``, maxima and comparisons,
+where the complex step does not apply: every operation keeps its operand's class.)
 
 >>> import numpy as np
 >>> W, x = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.25])

@@ -43,6 +43,14 @@ is ``|v_j| / 2`` against the dual numbers' ``v_j / 2``), so a tie passes with pr
 1/2 per tied entry; what passes then is 1/2, the value central differences and Richardson
 extrapolation give there too (and for ``abs`` at 0, 0 along every direction, also theirs).
 
+The reference is the central differences of :class:`matdiff.numeric._ComplexProbe` (two
+directions), or a check's directional comparison (:mod:`matdiff._directions`): Richardson
+extrapolation along its four directions, or dual numbers along them, themselves verified
+against a central difference along a random combination u of the directions. In that last
+case the full Jacobian D, from the same dual arithmetic at the same point, reproduces them to
+rounding, so ``D (V u)`` matches the central difference along ``V u``: the same test along one
+random direction.
+
 >>> import numpy as np
 >>> x = np.array([-2.0, 0.5, 3.0])
 >>> f = lambda x: np.maximum(x, 0) + np.abs(x - 1)

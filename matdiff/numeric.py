@@ -19,8 +19,12 @@ Methods
     The complex step ``Im f(x + i h e_j) / h``: exact to rounding, but only for functions
     written with operations that accept complex numbers (no ``abs``, comparisons, ...).
 ``"accurate"``
-    The complex step when it works for ``f`` (checked against a directional difference),
-    Richardson extrapolation otherwise.
+    The complex step when it works for ``f`` (checked against a directional difference);
+    else, for ``f`` written with ``abs``, ``np.maximum``, ``np.where``, comparisons...,
+    dual numbers through kinks (:mod:`matdiff._kinks`: exact to rounding away from kinks),
+    when they reproduce central differences along random directions; Richardson
+    extrapolation otherwise. :func:`jacobian_with_error` says which: ``"complex"``,
+    ``"dual"`` or ``"richardson"``.
 
 Steps are chosen per input entry (see :mod:`matdiff._steps`): relative to the entry's own size
 or the input's typical size, whichever is more accurate, so that ``log`` at ``1e-3`` next to
@@ -681,9 +685,9 @@ def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "ac
 
     With ``need_error=False`` the error bound is None and costs nothing: the Jacobian is the
     same, but "accurate" skips the extra central differences that only widen the bound.
-    ``along``: derivatives of f along random directions by the complex step, already
-    verified (a check's directional comparison): the complex step of the Jacobian is checked
-    against them instead of new ones.
+    ``along``: derivatives of f along random directions, already verified (a check's
+    directional comparison): the complex step of the Jacobian, or its dual numbers through
+    kinks, is checked against them instead of new ones.
     """
     arrays, wrt, f0 = _prepare(f, args, wrt)
     jac, err, used = jacobian_at(f, arrays, wrt, f0, method, step, need_error, along)
@@ -728,7 +732,8 @@ def numeric_jacobian(
         convention: row = input, column = output).
     method : {"central", "forward", "richardson", "complex", "accurate"}
         See the module documentation. ``"accurate"`` picks the complex step when ``f``
-        supports it and Richardson extrapolation otherwise.
+        supports it, else dual numbers through ``abs``, ``np.maximum``... when they agree
+        with finite differences, and Richardson extrapolation otherwise.
     step : float, optional
         Step size for ``"central"`` (absolute). Chosen per entry when omitted.
 
