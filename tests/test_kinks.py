@@ -106,15 +106,21 @@ def test_through_kinks_each_function_gives_its_derivatives_or_raises(name):
                                rtol=1e-8, atol=1e-8)
 
 
-def test_accurate_takes_the_dual_numbers_through_kinks_in_a_few_calls():
-    W = rng.standard_normal((50, 30)) / 5
-    x = rng.standard_normal(30)
+def _recorded_layer(W: np.ndarray, shift: float):
+    """softplus(W x + shift), and the list of the types of x it was called with."""
     calls = []
 
     def f(x):
         calls.append(type(x).__name__)
-        return _softplus(W @ x + 0.1)
+        return _softplus(W @ x + shift)
 
+    return f, calls
+
+
+def test_accurate_takes_the_dual_numbers_through_kinks_in_a_few_calls():
+    W = rng.standard_normal((50, 30)) / 5
+    x = rng.standard_normal(30)
+    f, calls = _recorded_layer(W, 0.1)
     J, err, _, used = jacobian_with_error(f, x)
     exact = _sigmoid(W @ x + 0.1)[:, None] * W
     assert used == "dual" and np.abs(J - exact).max() < 1e-15
@@ -183,12 +189,7 @@ def test_a_kink_near_the_point_refuses_the_dual_numbers():
 def test_a_check_of_a_function_with_kinks_takes_its_directions_as_dual_numbers():
     W = rng.standard_normal((40, 20)) / 4
     x = rng.standard_normal(20)
-    calls = []
-
-    def f(x):
-        calls.append(type(x).__name__)
-        return _softplus(W @ x - 0.2)
-
+    f, calls = _recorded_layer(W, -0.2)
     right = _sigmoid(W @ x - 0.2)[:, None] * W
     r = md.check_jacobian(f, right, x)
     assert r.ok and r.max_abs_error < 1e-14, r.message
