@@ -93,7 +93,7 @@ def confirm(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int], f0: 
     root-sum-square.
     """
     eps = list(eps) if eps is not None else [0.0] * len(matrices)
-    tols = [tolerance(a, np.zeros_like(a), e) for a, e in zip(matrices, eps, strict=True)]
+    tols = [tolerance(a, 0.0, e) for a, e in zip(matrices, eps, strict=True)]   # no numeric error
     weights = [1.0 / t.max(axis=0).reshape(arrays[w].shape) for t, w in zip(tols, wrts, strict=True)]
     found = along_random_directions(f, arrays, wrts, f0, weights, through_kinks=True)
     k, m = found.derivatives.shape[0], matrices[0].shape[0]

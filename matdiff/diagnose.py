@@ -63,7 +63,7 @@ class Target:
     reference: str = "the numeric derivative"  # what the answer is compared with, for messages
 
 
-def tolerance(expected: np.ndarray, error: np.ndarray, answer_eps: float = 0.0,
+def tolerance(expected: np.ndarray, error: np.ndarray | float, answer_eps: float = 0.0,
               scale: float | None = None) -> np.ndarray:
     """Per-entry tolerance derived from the numeric error estimate, widened for an answer
     computed in a lower precision (``answer_eps``: the machine epsilon of its dtype).

@@ -135,7 +135,7 @@ class CheckResult:
         out = [f'<div class="matdiff-result" style="border-left:4px solid {colour};'
                f'padding:4px 8px;font-family:sans-serif">{msg}']
         for part in self._maps():
-            out.append(_html_grid(part))
+            out += _html_grid(part)       # its pieces: the page is joined once
         for part in (self.parts or [self]):
             if not part.ok and part.mistakes is None and part.expected_shape is not None \
                     and part.answer_shape is not None:
@@ -195,7 +195,8 @@ def _html_shapes(part: CheckResult) -> str:
             "</tr></table>")
 
 
-def _html_grid(part: CheckResult) -> str:
+def _html_grid(part: CheckResult) -> list[str]:
+    """The HTML of a part's map, as pieces to join (a map is hundreds of KB: joined once)."""
     g = part.grid()
     rows, cols = g.shape
     rows_shown, cols_shown = min(rows, 40), min(cols, 60)
@@ -216,4 +217,4 @@ def _html_grid(part: CheckResult) -> str:
     more = ""
     if rows > rows_shown or cols > cols_shown:
         more = f" (showing {rows_shown} x {cols_shown} of {rows} x {cols})"
-    return head + "".join(table) + f'<div style="font-size:85%">{legend}{more}</div>'
+    return [head, *table, f'<div style="font-size:85%">{legend}{more}</div>']
