@@ -149,6 +149,20 @@ def test_a_wrong_rule_is_caught_and_richardson_is_used(monkeypatch):
     assert r.ok, r.message
 
 
+def test_a_function_that_turns_them_into_complex_numbers_is_caught():
+    """np.asarray of dual numbers is value + i tangent: complex arithmetic on that is not the
+    derivative (exp(a + i) for a unit tangent), yet has the right shape; the central
+    differences refuse it."""
+    x = np.array([0.3, -0.7, 1.1, -0.2])
+    f = lambda x: np.exp(np.asarray(x)) * np.sign(x)  # noqa: E731
+    wrong = np.asarray(f(kinked_stack(x, np.ones(4), np.arange(4)))).imag
+    right = np.diag(np.exp(x) * np.sign(x))
+    assert np.abs(wrong - right).max() > 0.1
+    J, _, _, used = jacobian_with_error(f, x)
+    assert used == "richardson"
+    np.testing.assert_allclose(J, right, rtol=1e-10, atol=1e-12)
+
+
 def test_the_verification_refuses_a_difference_off_by_more_than_its_error():
     rows = rng.standard_normal((5, 3))
     v = rng.standard_normal((2, 5))
