@@ -24,7 +24,8 @@ back to Richardson extrapolation.
 Why that comparison is enough (the false-acceptance argument, as in :mod:`matdiff._confirm`):
 dual numbers go wrong in two ways only, at a tie (``relu`` at exactly 0: the chosen branch
 decides the derivative) and in a function that turns them into plain complex numbers
-(``np.asarray(x)``) and then uses complex ``abs``: both put errors in the entries they touch
+(``np.asarray(x)``: ``a + i b`` with unit tangents b) and goes on in complex arithmetic
+(``np.exp(a + i b)`` is not ``e^a + i e^a b``): both put errors in the entries they touch
 that are of the size of the derivatives themselves. Let ``E = D - J``, D the dual Jacobian.
 Along a Gaussian direction v (entry j scaled by ``s_j``) the error ``(E v)_i`` of output i is
 normal with standard deviation ``sigma_i = |E_i * s|_2``, and it is missed only when it falls
@@ -36,7 +37,7 @@ directions are independent, so
 
 and the reference must be accurate to 1e-6 of the derivatives' size (the checks' own
 relative tolerance) or it is not used at all: for an error of the size of one entry, with
-central differences accurate to about 1e-9, that is about 1e-9 per direction. The exception
+central differences accurate to about 1e-9, that is about 1e-8 per direction. The exception
 is an exact tie, where f is not differentiable: there the one-sided slopes make the finite
 difference depend on the sign of ``v_j`` rather than continuously on v (for ``relu`` at 0 it
 is ``|v_j| / 2`` against the dual numbers' ``v_j / 2``), so a tie passes with probability
