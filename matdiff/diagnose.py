@@ -288,7 +288,8 @@ def failure_from_exception(exc: BaseException, target_name: str, func_name: str 
 
 
 def as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
-    """The answer as a float array, or None and a description of what it is instead."""
+    """The answer as a float array (itself when it is one: callers only read it), or None and a
+    description of what it is instead."""
     if answer is None:
         return None, "None: did you forget a `return`?"
     if isinstance(answer, (str, bytes, dict, set)) or callable(answer):
@@ -305,7 +306,7 @@ def as_numbers(answer) -> tuple[np.ndarray | None, str | None]:
         return None, "complex numbers; a derivative of a real function is real."
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         return None, f"an array of {arr.dtype}, not of numbers."
-    return arr.astype(np.float64), None
+    return arr.astype(np.float64, copy=False), None     # read only: no copy of float64
 
 
 def _broadcast_axes(given: tuple, shape: tuple) -> tuple | None:
