@@ -8,6 +8,7 @@ mistake (a transpose, a sign, a missing factor changes entries by O(1) relative)
 
 from __future__ import annotations
 
+import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -454,8 +455,11 @@ def compare(answer, target: Target) -> CheckResult:
     abs_err = float(abs_diff.max(initial=0.0))
     rel_err = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
     wrong = ~(abs_diff <= tol)
-    mistakes = np.where(wrong, np.sign(diff), 0).astype(np.int8)   # not finite: 2, below
-    if not all_finite:
+    if all_finite and math.isfinite(scale):     # every difference is a number: its sign
+        mistakes = (diff > 0).view(np.int8) - (diff < 0).view(np.int8)
+        mistakes *= wrong
+    else:
+        mistakes = np.where(wrong, np.sign(diff), 0).astype(np.int8)   # not finite: 2, below
         mistakes[~finite] = 2
     common = dict(max_abs_error=abs_err, max_rel_error=rel_err, answer_shape=arr.shape,
                   mistakes=mistakes, tolerance=float(tol.max(initial=0.0)))
