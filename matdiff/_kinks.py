@@ -24,9 +24,9 @@ back to Richardson extrapolation.
 Why that comparison is enough (the false-acceptance argument, as in :mod:`matdiff._confirm`):
 dual numbers go wrong in two ways only, at a tie (``relu`` at exactly 0: the chosen branch
 decides the derivative) and in a function that turns them into plain complex numbers
-(``np.asarray(x)``: ``a + i b`` with unit tangents b) and goes on in complex arithmetic
-(``np.exp(a + i b)`` is not ``e^a + i e^a b``): both put errors in the entries they touch
-that are of the size of the derivatives themselves. Let ``E = D - J``, D the dual Jacobian.
+(``np.asarray(x)``: the complex step's points ``a + i b``) and goes on with complex ``abs``
+(whose imaginary part is lost, as for the complex step): both put errors in the entries they
+touch that are of the size of the derivatives themselves. Let ``E = D - J``, D the dual Jacobian.
 Along a Gaussian direction v (entry j scaled by ``s_j``) the error ``(E v)_i`` of output i is
 normal with standard deviation ``sigma_i = |E_i * s|_2``, and it is missed only when it falls
 within the allowance ``tau_i``: 10 times the reference's error bound plus the rounding of
@@ -86,7 +86,7 @@ _PLAIN = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not
 _SELECT = {np.maximum, np.minimum, np.fmax, np.fmin}
 
 
-def _select(cls: type, ufunc: Any, a: Any, b: Any) -> _Dual:
+def _select(dual: _Dual, ufunc: Any, a: Any, b: Any) -> _Dual:
     """``ufunc(a, b)`` for a maximum or minimum: each entry's tangent from the operand whose
     value it is (the average at a tie)."""
     value = ufunc(_value(a), _value(b))
@@ -94,20 +94,20 @@ def _select(cls: type, ufunc: Any, a: Any, b: Any) -> _Dual:
     with np.errstate(invalid="ignore"):
         wa = np.where(pa == pb, 0.5, pv == pa)
     tangent = _sum_terms(_scaled(_tangent(a), wa), _scaled(_tangent(b), 1.0 - wa))
-    return cls(value, _fit(tangent, value))
+    return dual.new(value, _fit(tangent, value))
 
 
 def _tangent(a: Any) -> Any:
     return a.tangent if isinstance(a, _Dual) else None
 
 
-def _where(cls: type, cond: Any, a: Any, b: Any) -> _Dual:
+def _where(dual: _Dual, cond: Any, a: Any, b: Any) -> _Dual:
     """``np.where(cond, a, b)`` with a condition of plain values."""
     c = np.asarray(cond, dtype=bool)
     value = np.where(c, _value(a), _value(b))
     tangent = _sum_terms(_scaled(_tangent(a), c.astype(float)),
                          _scaled(_tangent(b), (~c).astype(float)))
-    return cls(value, _fit(tangent, value))
+    return dual.new(value, _fit(tangent, value))
 
 
 def _clip(a: Any, low: Any = None, high: Any = None) -> Any:
@@ -116,42 +116,40 @@ def _clip(a: Any, low: Any = None, high: Any = None) -> Any:
     return out if high is None else np.minimum(out, high)
 
 
-class _KinkedDual(_Dual):
-    """Dual numbers that also go through ``abs``, maxima and minima, ``np.where`` and
-    comparisons, each along the branch the value chooses."""
+class _Kinks:
+    """The rules of dual numbers through kinks (``kinks`` of :class:`matdiff._dual._Dual`):
+    ``abs``, maxima and minima, ``np.where``, ``np.clip`` and comparisons, each along the
+    branch the value chooses; NotImplemented leaves the rest to the dual numbers' own."""
 
-    __slots__ = ()
+    @staticmethod
+    def ufunc(dual: _Dual, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        if ufunc in _PLAIN:
+            return ufunc(*(_point(_value(i)) for i in inputs))
+        if ufunc in SLOPES:
+            (a,) = inputs
+            return dual.new(ufunc(a.value), _scaled(a.tangent, SLOPES[ufunc](_point(a.value))))
+        if ufunc in _SELECT:
+            return _select(dual, ufunc, *inputs)
+        return NotImplemented
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and not kwargs:
-            if ufunc in _PLAIN:
-                return ufunc(*(_point(_value(i)) for i in inputs))
-            if ufunc in SLOPES:
-                (a,) = inputs
-                return type(self)(ufunc(a.value), _scaled(a.tangent, SLOPES[ufunc](_point(a.value))))
-            if ufunc in _SELECT:
-                return _select(type(self), ufunc, *inputs)
-        return super().__array_ufunc__(ufunc, method, *inputs, **kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
+    @staticmethod
+    def function(dual: _Dual, func: Any, args: tuple, kwargs: dict) -> Any:
         if func is np.where and len(args) == 3 and not kwargs and not isinstance(args[0], _Dual):
-            return _where(type(self), *args)
+            return _where(dual, *args)
         if func is np.clip and len(args) <= 3 and set(kwargs) <= {"a_min", "a_max", "min", "max"}:
             low = args[1] if len(args) > 1 else kwargs.get("a_min", kwargs.get("min"))
             high = args[2] if len(args) > 2 else kwargs.get("a_max", kwargs.get("max"))
             return _clip(args[0], low, high)
-        return super().__array_function__(func, types, args, kwargs)
-
-    def clip(self, *bounds, **kwargs):
-        return np.clip(self, *bounds, **kwargs)
+        return NotImplemented
 
 
 def kinked_stack(x: np.ndarray, steps: np.ndarray, idx: np.ndarray | None = None) -> Any:
     """The points ``x + ε t_k`` as dual numbers that go through kinks (arguments as for
     :func:`matdiff._dual.dual_stack`); ``np.asarray`` of f's result has f's values as its
     real part and the derivatives along each t_k as its imaginary part."""
-    stack = dual_stack(x, steps, idx)
-    return _KinkedDual(stack.value, stack.tangent)
+    return dual_stack(x, steps, idx, kinks=_Kinks)
 
 
 def trusted(rows: np.ndarray, directions: np.ndarray, derivatives: np.ndarray,

@@ -237,18 +237,20 @@ class _Evaluator:
 
     def through_kinks(self) -> np.ndarray | None:
         """The Jacobian's rows, (n,) + out_shape, as dual numbers through kinks
-        (:mod:`matdiff._kinks`: one unit tangent per input entry, a batch per call); None when
-        f cannot take them (or batches were not allowed)."""
+        (:mod:`matdiff._kinks`: the complex step's tangent for each input entry, a batch per
+        call); None when f cannot take them (or batches were not allowed)."""
         if not self.batch:
             return None
         x = self.args[self.wrt]
+        h = _complex_steps(x)     # the complex step's tangents: for f without kinks, its numbers
+        tail = (1,) * len(self.out_shape)
         parts = []
         for s in range(0, x.size, self.chunk):
             idx = np.arange(s, min(x.size, s + self.chunk))
-            out = self.call_dual(kinked_stack(x, np.ones(idx.size), idx), idx.size)
+            out = self.call_dual(kinked_stack(x, h[idx], idx), idx.size)
             if out is None:
                 return None
-            parts.append(out.imag)
+            parts.append(out.imag / h[idx].reshape((idx.size, *tail)))
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
@@ -371,16 +373,40 @@ def _richardson_parts(levels: list[np.ndarray], scale: np.ndarray, f0: np.ndarra
     return best, np.abs(best - table[-2][-1]), roundoff
 
 
+def _complex_steps(x: np.ndarray) -> np.ndarray:
+    """The complex step's step for each entry (flat): 1e-20 of its scale."""
+    return 1e-20 * _steps.relative_scales(x)
+
+
 def _complex_step(ev: _Evaluator, x: np.ndarray) -> np.ndarray:
-    n = x.size
-    h = 1e-20 * _steps.relative_scales(x)
-    points = _steps.perturbed(x, [h], dtype=np.complex128)
+    h = _complex_steps(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-        vals = ev.many(points, "f at a complex-perturbed input")
+        vals = ev.many(_steps.perturbed(x, [h], dtype=np.complex128),
+                       "f at a complex-perturbed input")
     if not np.iscomplexobj(vals):
         raise FunctionError("f drops the imaginary part")
-    return vals.imag / h.reshape((n,) + (1,) * len(ev.out_shape))
+    return vals.imag / h.reshape((x.size,) + (1,) * len(ev.out_shape))
+
+
+def _dual_rows(ev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+               ) -> np.ndarray | None:
+    """The rows of "accurate" when one call of f with dual numbers through kinks gives
+    them: for an f the complex step applies to, the complex step's dual numbers (the same
+    arithmetic, so the same numbers), verified as the complex step is (a single complex call
+    and a central difference along one random direction); else verified against that central
+    difference (:func:`matdiff._kinks.trusted`). None otherwise."""
+    x = arrays[wrt]
+    if x.size > ev.chunk:
+        return None
+    d = ev.through_kinks()
+    if d is None:
+        return None
+    probe = _ComplexProbe(ev, f, arrays, wrt, f0, 1)
+    if probe.plausible:
+        ok = probe.reproduces(d) and bool(np.all(np.isfinite(d))) and probe.agrees(d)
+        return d if ok else None
+    return _trusted(d, _reference(probe, None, f, arrays, wrt, 1))
 
 
 class _ComplexProbe:
@@ -537,7 +563,8 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
         probe, d = _complex_rows(cev, f, arrays, wrt, f0, probes, along)
         used = "complex"
         if d is None and kinks and requested == "accurate":
-            d, used = _kinked_rows(cev, _reference(probe, along, f, arrays, wrt, probes)), "dual"
+            reference = _reference(probe, along, f, arrays, wrt, probes)
+            d, used = (None if reference is None else _trusted(cev.through_kinks(), reference)), "dual"
         if d is not None:
             return d, (_rounding_error(d) if need_error else None), used
         if method == "complex":
@@ -627,13 +654,10 @@ def _reference(probe: _ComplexProbe | None, along: Any, f: Callable, arrays: lis
     return np.stack(probe.directions), np.stack(fd), np.stack(err)
 
 
-def _kinked_rows(ev: Any, reference: tuple | None) -> np.ndarray | None:
-    """The rows as dual numbers through kinks, when they reproduce the ``reference``
+def _trusted(d: np.ndarray | None, reference: tuple | None) -> np.ndarray | None:
+    """Rows of dual numbers through kinks, when they reproduce the ``reference``
     (:func:`matdiff._kinks.trusted`); else None."""
-    if reference is None:
-        return None
-    d = ev.through_kinks()
-    if d is None or not np.all(np.isfinite(d)) or not trusted(d, *reference):
+    if d is None or reference is None or not np.all(np.isfinite(d)) or not trusted(d, *reference):
         return None
     return d
 
@@ -692,6 +716,24 @@ def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "ac
     arrays, wrt, f0 = _prepare(f, args, wrt)
     jac, err, used = jacobian_at(f, arrays, wrt, f0, method, step, need_error, along)
     return jac, err, f0, used
+
+
+def exact_jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The "accurate" Jacobian and its error bound, as :func:`jacobian_at` gives them, when
+    they come from one call of f with dual numbers (the complex step, or through kinks), else
+    None (no more than a few calls of f spent): a check of a small Jacobian takes it instead
+    of its directional comparison, at about the same cost, and compares every entry."""
+    try:
+        with np.errstate(all="ignore"):
+            rows = _dual_rows(_Evaluator(f, arrays, wrt, f0.shape), f, arrays, wrt, f0)
+    except FunctionError:
+        return None
+    if rows is None:
+        return None
+    shape_in = arrays[wrt].shape
+    return (_rows_to_numerator(rows, shape_in, f0.shape),
+            _rows_to_numerator(_rounding_error(rows), shape_in, f0.shape))
 
 
 def jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
