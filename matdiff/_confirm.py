@@ -82,7 +82,8 @@ class Confirmed:
 
 
 def confirm(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int], f0: np.ndarray,
-            matrices: Sequence[np.ndarray], eps: Sequence[float] | None = None) -> Confirmed:
+            matrices: Sequence[np.ndarray], eps: Sequence[float] | None = None,
+            through_kinks: bool = True) -> Confirmed:
     """Compare answers with the derivatives of f along ``COUNT`` random directions.
 
     ``matrices[p]`` is the answer for argument ``wrts[p]`` as an (m, n_p) matrix (numerator
@@ -90,12 +91,14 @@ def confirm(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int], f0: 
     ``eps[p]`` its precision allowance (:func:`matdiff.diagnose.answer_eps`). Raises
     FunctionError when f fails along a direction. ``max_abs_error`` is the largest
     ``|(A - J) v|_i`` divided by the rms of v: for errors spread over a row about their
-    root-sum-square.
+    root-sum-square. ``through_kinks``: where the complex step does not apply, take the
+    derivatives as dual numbers through kinks (:mod:`matdiff._kinks`) when they agree with a
+    central difference.
     """
     eps = list(eps) if eps is not None else [0.0] * len(matrices)
-    tols = [tolerance(a, np.zeros_like(a), e) for a, e in zip(matrices, eps, strict=True)]
+    tols = [tolerance(a, 0.0, e) for a, e in zip(matrices, eps, strict=True)]   # no numeric error
     weights = [1.0 / t.max(axis=0).reshape(arrays[w].shape) for t, w in zip(tols, wrts, strict=True)]
-    found = along_random_directions(f, arrays, wrts, f0, weights)
+    found = along_random_directions(f, arrays, wrts, f0, weights, through_kinks=through_kinks)
     k, m = found.derivatives.shape[0], matrices[0].shape[0]
     predicted = np.zeros((k, m))
     spread = np.zeros(m)      # sum over entries of (t_ij s_j)^2, per output

@@ -5,8 +5,9 @@ For directions ``v_1 .. v_k`` (one block per argument that moves), the function 
 ``psi(t) = f(x + t_1 v_1 + ... + t_k v_k)`` has the Jacobian ``[J v_1, ..., J v_k]`` at
 ``t = 0``: its k columns are the directional derivatives of f. matdiff's own "accurate"
 method computes it (the complex step, verified against central differences, where f allows
-it; Richardson extrapolation of central differences otherwise), with its error estimate, in
-O(k) evaluations of f. The directions are Gaussian and drawn from a fixed seed: the same
+it; for a check, dual numbers through kinks where f uses ``abs``, ``np.maximum``..., verified
+likewise; Richardson extrapolation of central differences otherwise), with its error
+estimate, in O(k) evaluations of f. The directions are Gaussian and drawn from a fixed seed: the same
 check gives the same verdict every time. Each entry's standard deviation is given (a check
 weights entries by the inverse of their tolerance: see :mod:`matdiff._confirm`); the
 directions are scaled to the inputs' typical size, and a step that leaves f's domain is
@@ -23,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _steps
 from ._dual import dual_stack
+from ._kinks import kinked_stack
 from .numeric import _Evaluator, _jacobian_rows
 
 __all__ = ["Directions", "along_random_directions", "COUNT", "SEED"]
@@ -49,18 +50,22 @@ class Directions:
     derivatives: np.ndarray        # (k, *f0.shape): row i is J v_i
     error: np.ndarray              # (k, *f0.shape): error bound of each derivative
     scales: list[np.ndarray]       # per moving argument: the standard deviation of each entry
-    method: str                    # "complex" or "richardson"
+    method: str                    # "complex", "dual" (through kinks) or "richardson"
 
 
 def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Sequence[int],
                             f0: np.ndarray, weights: Sequence[np.ndarray] | None = None,
-                            count: int = COUNT) -> Directions:
+                            count: int = COUNT, through_kinks: bool = False) -> Directions:
     """Derivatives of ``f(*arrays)`` along ``count`` random directions in which the
     arguments ``wrts`` move together (f0 is f at the point).
 
     Entry j of argument w moves by ``z_j * s_j``, z standard normal and ``s`` proportional to
     ``weights`` (default: all equal), scaled so that the directions have the size of the
     inputs (their typical size; each method's steps are a small fraction of that).
+    ``through_kinks``: where the complex step does not apply, first try dual numbers through
+    kinks (:mod:`matdiff._kinks`: one call of f, with one argument moving), verified against
+    a central difference along a random combination of the directions, before Richardson
+    extrapolation.
     """
     sizes = [arrays[w].size for w in wrts]
     rng = np.random.default_rng([SEED, count, *sizes, f0.size])
@@ -87,7 +92,8 @@ def along_random_directions(f: Callable, arrays: Sequence[np.ndarray], wrts: Seq
         # does not apply to (abs, comparisons) is off along almost every direction. Richardson
         # refines its steps only to well below the checks' tolerances (1e-6 relative).
         rows, err, used = _jacobian_rows(psi, [np.zeros(count)], 0, f0, "accurate", None,
-                                         batch=False, probes=1, target=REFINE_TARGET, ev=ev)
+                                         batch=False, probes=1, target=REFINE_TARGET, ev=ev,
+                                         kinks=through_kinks)
     return Directions(directions, rows, err, scales, used)
 
 
@@ -128,17 +134,14 @@ class _AlongEvaluator:
         with the directions as tangents: one call of f for all of them."""
         steps, idx = ts.steps_at(np.arange(len(ts)))
         tangents = steps.reshape((-1,) + (1,) * self.x.ndim) * self.v[idx]
-        args = list(self.inner.args)
-        args[self.inner.wrt] = dual_stack(self.x, tangents)
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out = np.asarray(self.f(*args))
-        except Exception:
-            return None
-        if out.shape != (len(ts), *self.out_shape) or out.dtype.kind != "c":
-            return None
-        return out
+        return self.inner.call_dual(dual_stack(self.x, tangents), len(ts))
+
+    def through_kinks(self) -> np.ndarray | None:
+        """The derivatives of f along the directions (the rows of psi's Jacobian) as dual
+        numbers through kinks (:mod:`matdiff._kinks`): one call of f; None when f cannot take
+        them."""
+        out = self.inner.call_dual(kinked_stack(self.x, self.v), len(self.v))
+        return None if out is None else out.imag
 
 
 class _MovedStack:

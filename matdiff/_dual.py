@@ -19,6 +19,8 @@ analytic functions of :data:`DERIVATIVES`, sums and means, indexing, ``.T``, ``r
 raises TypeError or AttributeError, and so does a known function outside the real domain
 where it is analytic (``log`` at 0 or below): the evaluator then falls back to complex
 arithmetic. It also checks the result against single complex evaluations before trusting it.
+(:mod:`matdiff._kinks` gives these dual numbers more rules, ``kinks``: ``abs``, maxima,
+comparisons..., where the complex step does not apply; every result keeps its operand's rules.)
 
 >>> import numpy as np
 >>> W, x = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.25])
@@ -30,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -90,7 +93,7 @@ class _Seeds:
         self.coef, self.idx, self.shape = coef, idx, tuple(shape)
 
     def dense(self) -> np.ndarray:
-        out = np.zeros((self.coef.size, int(np.prod(self.shape, dtype=int))))
+        out = np.zeros((self.coef.size, math.prod(self.shape)))
         out[np.arange(self.coef.size), self.idx] = self.coef
         return stacked(out.reshape((self.coef.size, *self.shape)))
 
@@ -182,7 +185,7 @@ def _linear(func: Any, t: Any, args: tuple, kwargs: dict) -> Any:
     if isinstance(t, _Seeds):
         if func in (np.sum, np.mean) and not args and kwargs.get("axis") is None and \
                 set(kwargs) <= {"axis"}:
-            size = int(np.prod(t.shape, dtype=int))
+            size = math.prod(t.shape)
             return stacked(t.coef / size if func is np.mean else t.coef.copy())
         if func is np.reshape and len(args) == 1 and not kwargs or \
                 func is np.ravel and not args and not kwargs:
@@ -196,12 +199,21 @@ class _Dual(NDArrayOperatorsMixin):
     """A value shared by every point (a stack of one) and each point's tangent (a stack, or
     :class:`_Seeds`)."""
 
-    __slots__ = ("value", "tangent")
+    __slots__ = ("value", "tangent", "kinks")
 
-    def __init__(self, value: np.ndarray, tangent: Any):
-        self.value, self.tangent = value, tangent
+    def __init__(self, value: np.ndarray, tangent: Any, kinks: Any = None):
+        # kinks: more rules, tried first (matdiff._kinks: abs, maxima, comparisons...)
+        self.value, self.tangent, self.kinks = value, tangent, kinks
+
+    def new(self, value: Any, tangent: Any) -> _Dual:
+        """A dual number with the same rules."""
+        return _Dual(value, tangent, self.kinks)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if self.kinks is not None:
+            out = self.kinks.ufunc(self, ufunc, method, inputs, kwargs)
+            if out is not NotImplemented:
+                return out
         if method != "__call__" or kwargs:
             return NotImplemented
         vals = [_value(i) for i in inputs]
@@ -210,7 +222,7 @@ class _Dual(NDArrayOperatorsMixin):
             r = ufunc(vals[0])
             d = DERIVATIVES[ufunc](vals[0], r)
             _finite(r, d)
-            return _Dual(r, _scaled(tans[0], d))
+            return self.new(r, _scaled(tans[0], d))
         value = ufunc(*vals)
         if ufunc in (np.add, np.subtract):
             tangent = _sum_terms(*tans, op=ufunc)
@@ -234,12 +246,16 @@ class _Dual(NDArrayOperatorsMixin):
             tangent = _scaled(tans[0], d)
         else:
             return NotImplemented
-        return _Dual(value, tangent)
+        return self.new(value, tangent)
 
     def __array_function__(self, func, types, args, kwargs):
+        if self.kinks is not None:
+            out = self.kinks.function(self, func, args, kwargs)
+            if out is not NotImplemented:
+                return out
         if func in _LINEAR and args and isinstance(args[0], _Dual) and \
                 not any(isinstance(a, _Dual) for a in args[1:]):
-            return _Dual(func(args[0].value, *args[1:], **kwargs),
+            return self.new(func(args[0].value, *args[1:], **kwargs),
                          _linear(func, args[0].tangent, args[1:], kwargs))
         if func is np.dot and len(args) == 2 and not kwargs:
             return np.matmul(*args)
@@ -256,11 +272,11 @@ class _Dual(NDArrayOperatorsMixin):
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, index):
-        return _Dual(self.value[index], _dense(self.tangent)[index])
+        return self.new(self.value[index], _dense(self.tangent)[index])
 
     @property
     def T(self):  # noqa: N802 (numpy's name)
-        return _Dual(self.value.T, _dense(self.tangent).T)
+        return self.new(self.value.T, _dense(self.tangent).T)
 
     def reshape(self, *shape, order="C"):
         if order != "C":
@@ -280,6 +296,9 @@ class _Dual(NDArrayOperatorsMixin):
     def dot(self, other):
         return np.matmul(self, other)
 
+    def clip(self, *bounds, **kwargs):
+        return np.clip(self, *bounds, **kwargs)
+
     def __len__(self):
         raise TypeError("len() of a stacked point")
 
@@ -287,13 +306,15 @@ class _Dual(NDArrayOperatorsMixin):
         raise TypeError("iterating over a stacked point")
 
 
-def dual_stack(x: np.ndarray, steps: np.ndarray, idx: np.ndarray | None = None) -> Any:
+def dual_stack(x: np.ndarray, steps: np.ndarray, idx: np.ndarray | None = None,
+               kinks: Any = None) -> Any:
     """The points ``x + i t_k`` as dual numbers whose numpy operations act on each point.
 
     ``steps``: the tangents t_k, one row per point, each the shape of x and tiny against it;
     or, with ``idx``, one number per point: t_k is ``steps[k]`` at flat entry ``idx[k]`` of x
-    and zero elsewhere (the complex step's points).
+    and zero elsewhere (the complex step's points). ``kinks``: more rules, tried first (see
+    :mod:`matdiff._kinks`).
     """
     tangent = stacked(steps) if idx is None else _Seeds(np.asarray(steps, dtype=float),
                                                         np.asarray(idx), x.shape)
-    return _Dual(stacked(x[None]), tangent)
+    return _Dual(stacked(x[None]), tangent, kinks)

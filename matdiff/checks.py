@@ -28,6 +28,9 @@ Every check accepts
     few evaluations of f, whatever the size: see :mod:`matdiff._confirm` for the argument
     and the false-pass bound); only an answer that this does not confirm gets the full
     numeric Jacobian, the diagnosis and the map. ``full=True`` compares every entry always.
+    A small Jacobian (``SMALL`` entries at most) that one call of f with dual numbers gives
+    (:func:`matdiff.numeric.exact_jacobian_at`) costs about what that comparison costs: the
+    check then takes it and compares every entry, right answer or wrong.
 """
 
 from __future__ import annotations
@@ -61,14 +64,15 @@ from .diagnose import (
     needs_values,
     passed,
 )
-from .layouts import to_denominator
-from .numeric import _prepare, jacobian_with_error
+from .layouts import _denominator_view
+from .numeric import _prepare, exact_jacobian_at, jacobian_at, jacobian_with_error
 from .progress import record
 from .result import CheckResult
 
 __all__ = ["check_gradient", "check_jacobian", "check_backward", "check_value"]
 
 _UPSTREAM_SEED = 390
+SMALL = 2**15   # entries of a Jacobian that a check compares one by one when dual numbers give it
 
 
 def _transpose_alt(expected: np.ndarray, error: np.ndarray, explain: str) -> list[Alternative]:
@@ -93,20 +97,31 @@ def _finite(answer: Any, shape: tuple, squeeze: bool = False) -> np.ndarray | No
 
 
 def _confirmed(f: Callable, arrays: list, wrts: list[int], f0: np.ndarray,
-               matrices: list[np.ndarray], eps: list[float]) -> Confirmed | None:
+               matrices: list[np.ndarray], eps: list[float], tried: bool = False,
+               ) -> Confirmed | None:
     """The directional comparison (None when f fails along a random direction: the full
     check then says why). When it does not confirm the answer, its derivatives along the
-    directions still verify the full Jacobian's complex step (see `_along`)."""
+    directions still verify the full Jacobian's complex step (see `_along`). ``tried``: the
+    dual numbers through kinks were already tried on f (they are not tried again)."""
     try:
-        return confirm(f, arrays, wrts, f0, matrices, eps)
+        return confirm(f, arrays, wrts, f0, matrices, eps, through_kinks=not tried)
     except FunctionError:
         return None
 
 
+def _small(x: np.ndarray, f0: np.ndarray) -> bool:
+    """A Jacobian small enough (SMALL entries at most) that, when one call of f with dual
+    numbers gives it (:func:`matdiff.numeric.exact_jacobian_at`), it costs about what the
+    directional comparison costs: then the check takes it and compares every entry."""
+    return x.size * f0.size <= SMALL
+
+
 def _along(quick: Confirmed | None) -> Directions | None:
-    """Directional derivatives by the complex step (verified against a central difference)
-    that the full Jacobian's complex step can be checked against instead of its own."""
-    return quick.found if quick is not None and quick.found.method == "complex" else None
+    """The directional comparison's derivatives, which verify the full Jacobian instead of
+    new ones: its complex step, when they are complex steps (verified against a central
+    difference); else its dual numbers through kinks (:mod:`matdiff._kinks`), when they are
+    Richardson extrapolation or dual numbers verified against a central difference."""
+    return quick.found if quick is not None else None
 
 
 def _pass_fields(quick: Confirmed, arr: np.ndarray) -> dict:
@@ -198,14 +213,14 @@ def check_gradient(
     if exc:
         return record(label, failure_from_exception(exc, label, own_name(grad), hints))
     arr = None if full else _finite(answer, x.shape)
-    if arr is not None:
+    small = arr is not None and _small(arrays[wrt], f0)
+    quick, exact = None, exact_jacobian_at(f, arrays, wrt, f0) if small else None
+    if arr is not None and exact is None:
         eps = answer_eps(answer)
-        quick = _confirmed(f, arrays, [wrt], f0, [arr.reshape(1, -1)], [eps])
+        quick = _confirmed(f, arrays, [wrt], f0, [arr.reshape(1, -1)], [eps], small)
         if quick is not None and quick.ok:
             return record(label, passed(label, answer, arr.shape, x.shape, eps,
                                         **_pass_fields(quick, arr)))
-    else:
-        quick = None
     var = arg_names(f, len(arrays))[wrt]
     rows, cols = _grad_labels(var, x)
 
@@ -225,7 +240,7 @@ def check_gradient(
 
     if not needs_values(answer, x.shape, (x.shape[::-1],)):
         return record(label, compare(answer, target(*_no_values(x.shape))))
-    jac, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
+    jac, err = exact or jacobian_at(f, arrays, wrt, f0, along=_along(quick))[:2]
     return record(label, compare(answer, target(jac.reshape(x.shape), err.reshape(x.shape))))
 
 
@@ -273,15 +288,15 @@ def check_jacobian(
     # An answer whose size-1 axes differ is first compared with the known mistakes: the full
     # check does that.
     arr = None if full else _finite(answer, shape, squeeze=not mistakes)
-    if arr is not None:
+    small = arr is not None and _small(arrays[wrt], f0)
+    quick, exact = None, exact_jacobian_at(f, arrays, wrt, f0) if small else None
+    if arr is not None and exact is None:
         matrix = arr.reshape(m, -1) if layout == "numerator" else arr.reshape(-1, m).T
         eps = answer_eps(answer)
-        quick = _confirmed(f, arrays, [wrt], f0, [matrix], [eps])
+        quick = _confirmed(f, arrays, [wrt], f0, [matrix], [eps], small)
         if quick is not None and quick.ok:
             return record(label, passed(label, answer, np.shape(np.asarray(answer)), shape, eps,
                                         **_pass_fields(quick, arr)))
-    else:
-        quick = None
     x = arrays[wrt]
     nin = x.ndim
     out_s, in_s = f0.shape, x.shape
@@ -293,8 +308,8 @@ def check_jacobian(
             np.squeeze(answered).shape not in others:     # (None: not numbers, nothing to squeeze)
         num, err = _no_values(f0.shape + in_s)
     else:
-        num, err, _, _ = jacobian_with_error(f, *arrays, wrt=wrt, along=_along(quick))
-    den, den_err = to_denominator(num, nin), to_denominator(err, nin)
+        num, err = exact or jacobian_at(f, arrays, wrt, f0, along=_along(quick))[:2]
+    den, den_err = _denominator_view(num, nin), _denominator_view(err, nin)   # read only
     if layout == "numerator":
         expected, error, other, other_err = num, err, den, den_err
         reason = (f"numerator layout: the output's axes, then the input's: {out_s} + {in_s}")

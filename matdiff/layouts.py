@@ -116,9 +116,13 @@ def to_denominator(J, in_ndim: int) -> np.ndarray:
     (3, 4, 2)
     """
     arr = _array(J, "J")
-    n = _check_ndim(arr, in_ndim)
-    k = arr.ndim - n
-    return arr.transpose(list(range(k, arr.ndim)) + list(range(k)))
+    return _denominator_view(arr, _check_ndim(arr, in_ndim))
+
+
+def _denominator_view(J: np.ndarray, in_ndim: int) -> np.ndarray:
+    """:func:`to_denominator` of a float64 array already checked, as a view (no copy)."""
+    k = J.ndim - in_ndim
+    return J.transpose(list(range(k, J.ndim)) + list(range(k)))
 
 
 def to_numerator(J, in_ndim: int) -> np.ndarray:

@@ -19,8 +19,12 @@ Methods
     The complex step ``Im f(x + i h e_j) / h``: exact to rounding, but only for functions
     written with operations that accept complex numbers (no ``abs``, comparisons, ...).
 ``"accurate"``
-    The complex step when it works for ``f`` (checked against a directional difference),
-    Richardson extrapolation otherwise.
+    The complex step when it works for ``f`` (checked against a directional difference);
+    else, for ``f`` written with ``abs``, ``np.maximum``, ``np.where``, comparisons...,
+    dual numbers through kinks (:mod:`matdiff._kinks`: exact to rounding away from kinks),
+    when they reproduce central differences along random directions; Richardson
+    extrapolation otherwise. :func:`jacobian_with_error` says which: ``"complex"``,
+    ``"dual"`` or ``"richardson"``.
 
 Steps are chosen per input entry (see :mod:`matdiff._steps`): relative to the entry's own size
 or the input's typical size, whichever is more accurate, so that ``log`` at ``1e-3`` next to
@@ -41,6 +45,7 @@ rounding, with real arithmetic and the shared real part computed once.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -59,6 +64,7 @@ from ._inputs import (
     check_wrt,
     output_array,
 )
+from ._kinks import kinked_stack, trusted
 from ._stacked import stacked
 from ._steps import PointStack
 from ._vector_state import clean_view, reset
@@ -88,7 +94,11 @@ class _Evaluator:
                  fname: str = "f", batch: bool = True, modes: Sequence[str] = _BATCH_MODES):
         self.f, self.args, self.wrt, self.out_shape, self.fname = f, list(args), wrt, out_shape, fname
         self.in_shape = args[wrt].shape
+        self.batch = batch
         self.mode = None if batch else "loop"
+        # points per batched call: at most _MAX_BATCH_ELEMENTS floats in or out
+        self.chunk = max(1, _MAX_BATCH_ELEMENTS // max(math.prod(self.in_shape),
+                                                       math.prod(out_shape), 1))
         self.modes = modes   # the batch modes to try, in order
         self.dual = None   # complex steps as dual numbers: None until tried
         # True: the caller verifies the dual numbers' result itself (see `_jacobian_rows`),
@@ -150,9 +160,7 @@ class _Evaluator:
 
     def many(self, points: np.ndarray, what: str) -> np.ndarray:
         """f at each ``points[k]`` (shape (B,) + in_shape); returns (B,) + out_shape."""
-        b = points.shape[0]
-        per = max(int(np.prod(self.in_shape)), int(np.prod(self.out_shape)), 1)
-        chunk = max(1, _MAX_BATCH_ELEMENTS // per)
+        b, chunk = points.shape[0], self.chunk
         if self.dual is not False and self.mode != "loop" and isinstance(points, PointStack) \
                 and np.dtype(points.dtype).kind == "c":
             out, singles = self._dual_many(points, chunk, what)
@@ -210,7 +218,12 @@ class _Evaluator:
         return (np.concatenate(parts) if len(parts) > 1 else parts[0]), None
 
     def _try_dual(self, points: PointStack, rows: np.ndarray) -> np.ndarray | None:
-        stack = dual_stack(points.x, *points.steps_at(rows))
+        return self.call_dual(dual_stack(points.x, *points.steps_at(rows)), rows.size)
+
+    def call_dual(self, stack: Any, count: int) -> np.ndarray | None:
+        """f at ``count`` points given as dual numbers (:mod:`matdiff._dual`), as complex
+        numbers (the values, and the tangents as imaginary parts); None when f cannot take
+        them."""
         reset()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -218,9 +231,27 @@ class _Evaluator:
                 out = np.asarray(self.f(*self._with(stack)))
         except Exception:
             return None
-        if out.shape != (rows.size, *self.out_shape) or out.dtype.kind != "c":
+        if out.shape != (count, *self.out_shape) or out.dtype.kind != "c":
             return None
         return out
+
+    def through_kinks(self) -> np.ndarray | None:
+        """The Jacobian's rows, (n,) + out_shape, as dual numbers through kinks
+        (:mod:`matdiff._kinks`: the complex step's tangent for each input entry, a batch per
+        call); None when f cannot take them (or batches were not allowed)."""
+        if not self.batch:
+            return None
+        x = self.args[self.wrt]
+        h = _complex_steps(x)     # the complex step's tangents: for f without kinks, its numbers
+        tail = (1,) * len(self.out_shape)
+        parts = []
+        for s in range(0, x.size, self.chunk):
+            idx = np.arange(s, min(x.size, s + self.chunk))
+            out = self.call_dual(kinked_stack(x, h[idx], idx), idx.size)
+            if out is None:
+                return None
+            parts.append(out.imag / h[idx].reshape((idx.size, *tail)))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _detect(self, points: np.ndarray, what: str, singles: list[np.ndarray] | None = None,
                 ) -> tuple[str, np.ndarray | None, list[np.ndarray]]:
@@ -342,16 +373,40 @@ def _richardson_parts(levels: list[np.ndarray], scale: np.ndarray, f0: np.ndarra
     return best, np.abs(best - table[-2][-1]), roundoff
 
 
+def _complex_steps(x: np.ndarray) -> np.ndarray:
+    """The complex step's step for each entry (flat): 1e-20 of its scale."""
+    return 1e-20 * _steps.relative_scales(x)
+
+
 def _complex_step(ev: _Evaluator, x: np.ndarray) -> np.ndarray:
-    n = x.size
-    h = 1e-20 * _steps.relative_scales(x)
-    points = _steps.perturbed(x, [h], dtype=np.complex128)
+    h = _complex_steps(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-        vals = ev.many(points, "f at a complex-perturbed input")
+        vals = ev.many(_steps.perturbed(x, [h], dtype=np.complex128),
+                       "f at a complex-perturbed input")
     if not np.iscomplexobj(vals):
         raise FunctionError("f drops the imaginary part")
-    return vals.imag / h.reshape((n,) + (1,) * len(ev.out_shape))
+    return vals.imag / h.reshape((x.size,) + (1,) * len(ev.out_shape))
+
+
+def _dual_rows(ev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+               ) -> np.ndarray | None:
+    """The rows of "accurate" when one call of f with dual numbers through kinks gives
+    them: for an f the complex step applies to, the complex step's dual numbers (the same
+    arithmetic, so the same numbers), verified as the complex step is (a single complex call
+    and a central difference along one random direction); else verified against that central
+    difference (:func:`matdiff._kinks.trusted`). None otherwise."""
+    x = arrays[wrt]
+    if x.size > ev.chunk:
+        return None
+    d = ev.through_kinks()
+    if d is None:
+        return None
+    probe = _ComplexProbe(ev, f, arrays, wrt, f0, 1)
+    if probe.plausible:
+        ok = probe.reproduces(d) and bool(np.all(np.isfinite(d))) and probe.agrees(d)
+        return d if ok else None
+    return _trusted(d, _reference(probe, None, f, arrays, wrt, 1))
 
 
 class _ComplexProbe:
@@ -365,11 +420,11 @@ class _ComplexProbe:
     def __init__(self, cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
                  count: int = 2):
         x = arrays[wrt]
-        rng = np.random.default_rng(20261123)
-        self.f0 = f0
+        self._rng = rng = np.random.default_rng(20261123)
+        self.f0, self._projected = f0, None
         self.directions, self.differences, self.complex_steps = [], [], []
         self.plausible = True
-        size = _steps.relative_scales(x).reshape(x.shape)
+        self._size = size = _steps.relative_scales(x).reshape(x.shape)
         for _ in range(count):
             if not self.plausible:  # already ruled out: no need for a second direction
                 break
@@ -433,6 +488,16 @@ class _ComplexProbe:
             h /= _steps.SHRINK
         return best
 
+    def top_up(self, f: Callable, arrays: list, wrt: int, count: int) -> None:
+        """Central differences along further random directions, up to ``count`` in all (the
+        probe stops at the first direction along which the complex step fails)."""
+        for _ in range(count - len(self.differences)):
+            v = self._rng.standard_normal(self._size.shape) * self._size
+            found = self._difference(f, arrays, wrt, v)
+            if found is not None:
+                self.directions.append(v)
+                self.differences.append(found)
+
     @classmethod
     def known(cls, f0: np.ndarray, directions: np.ndarray, derivatives: np.ndarray,
               error: np.ndarray) -> _ComplexProbe:
@@ -440,7 +505,7 @@ class _ComplexProbe:
         step verified against a central difference (a check's directional comparison: see
         :mod:`matdiff._directions`): no evaluation of f."""
         probe = cls.__new__(cls)
-        probe.f0, probe.plausible = f0, True
+        probe.f0, probe.plausible, probe._projected = f0, True, None
         probe.directions = list(directions)
         probe.differences = list(zip(derivatives, error, strict=True))
         probe.complex_steps = list(derivatives)
@@ -452,61 +517,56 @@ class _ComplexProbe:
         every row at once, against single complex evaluations of f."""
         if len(self.complex_steps) != len(self.directions) or not self.complex_steps:
             return False
-        dflat = d.reshape(d.shape[0], -1)
-        absd = np.abs(dflat)
-        for v, dc in zip(self.directions, self.complex_steps, strict=True):
-            size = np.abs(v.ravel()) @ absd
-            with np.errstate(invalid="ignore"):
-                if not np.all(np.abs(dc.ravel() - v.ravel() @ dflat) <=
-                              1e-9 * (size + size.max(initial=0.0)) + 1e-300):
-                    return False
-        return True
+        pred, size = self._project(d)
+        dc = np.reshape(self.complex_steps, pred.shape)
+        with np.errstate(invalid="ignore"):
+            return bool(np.all(np.abs(dc - pred) <=
+                               1e-9 * (size + size.max(axis=1, keepdims=True, initial=0.0)) + 1e-300))
 
     def agrees(self, d: np.ndarray) -> bool:
         """Check complex-step derivatives ``d`` (n, out) against the directional differences."""
-        dflat = d.reshape(d.shape[0], -1)
-        absd = np.abs(dflat)
-        for v, (fd, fd_err) in zip(self.directions, self.differences, strict=True):
-            pred = v.ravel() @ dflat
-            scale = np.abs(v.ravel()) @ absd + np.abs(self.f0.ravel()) + 1e-12
-            if not np.all(np.abs(fd.ravel() - pred) <= 1e-5 * scale + 10 * fd_err.ravel()):
-                return False
-        return True
+        if not self.differences:
+            return True
+        pred, size = self._project(d)
+        fd, fd_err = (np.reshape(part, pred.shape) for part in zip(*self.differences, strict=True))
+        scale = size + np.abs(self.f0.ravel()) + 1e-12
+        return bool(np.all(np.abs(fd - pred) <= 1e-5 * scale + 10 * fd_err))
+
+    def _project(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``V d`` and ``|V| |d|`` for the directions V (one per row) and rows d (n, out), one
+        row per direction: a matrix product each, computed once for both tests."""
+        if self._projected is None or self._projected[0] is not d:
+            dflat = d.reshape(d.shape[0], -1)
+            v = np.reshape(self.directions, (len(self.directions), -1))
+            self._projected = (d, v @ dflat, np.abs(v) @ np.abs(dflat))
+        return self._projected[1], self._projected[2]
 
 
 def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: str,
                    step: float | None, batch: bool = True, need_error: bool = True,
                    probes: int = 2, target: float = _REFINE_TARGET, along: Any = None,
-                   ev: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   ev: Any = None, kinks: bool = True) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Derivatives as rows (n,) + out_shape, an error estimate of the same shape (None when
     ``need_error`` is false: then no work is spent on it), and the method actually used.
     ``probes``: random directions along which the complex step is verified; ``along``: instead,
-    derivatives along directions already known (a :class:`matdiff._directions.Directions` of
-    the complex step, f's argument ``wrt`` alone moving); ``target``: the relative error
-    estimate below which Richardson extrapolation stops shrinking steps; ``ev``: the evaluator
-    of f, when not f's own (see :mod:`matdiff._directions`)."""
+    derivatives along directions already known (a :class:`matdiff._directions.Directions`,
+    f's argument ``wrt`` alone moving); ``target``: the relative error estimate below which
+    Richardson extrapolation stops shrinking steps; ``ev``: the evaluator of f, when not f's
+    own (see :mod:`matdiff._directions`); ``kinks``: whether "accurate" tries dual numbers
+    through kinks (:mod:`matdiff._kinks`) where the complex step does not apply."""
     x = arrays[wrt]
     requested = method
     cev = ev
     ev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if ev is None else ev
     if method in ("complex", "accurate"):
         cev = _Evaluator(f, arrays, wrt, f0.shape, batch=batch) if cev is None else cev
-        try:
-            probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
-                _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
-            usable = probe.plausible
-            if usable:
-                # Dual numbers are verified by the complex steps the probe already took
-                cev.defer_dual = bool(probe.complex_steps)
-                d = _complex_step(cev, x)
-                if cev.unverified and not probe.reproduces(d):
-                    cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
-                    d = _complex_step(cev, x)
-                usable = bool(np.all(np.isfinite(d))) and probe.agrees(d)
-        except FunctionError:
-            usable = False
-        if usable:
-            return d, (4 * EPS * (np.abs(d) + np.abs(d).max(initial=0)) if need_error else None), "complex"
+        probe, d = _complex_rows(cev, f, arrays, wrt, f0, probes, along)
+        used = "complex"
+        if d is None and kinks and requested == "accurate":
+            reference = _reference(probe, along, f, arrays, wrt, probes)
+            d, used = (None if reference is None else _trusted(cev.through_kinks(), reference)), "dual"
+        if d is not None:
+            return d, (_rounding_error(d) if need_error else None), used
         if method == "complex":
             warnings.warn("f does not support the complex step (it uses abs, comparisons or "
                           "real-only functions); using Richardson extrapolation instead.",
@@ -542,6 +602,64 @@ def _jacobian_rows(f: Callable, arrays: list, wrt: int, f0: np.ndarray, method: 
     if widen:
         err = err + np.abs(d - central)
     return d, (err if need_error else None), "richardson"
+
+
+def _rounding_error(d: np.ndarray) -> np.ndarray:
+    """The error bound of derivatives exact to rounding (the complex step, dual numbers)."""
+    size = np.abs(d)
+    return 4 * EPS * (size + size.max(initial=0))
+
+
+def _complex_rows(cev: _Evaluator, f: Callable, arrays: list, wrt: int, f0: np.ndarray,
+                  probes: int, along: Any) -> tuple[_ComplexProbe | None, np.ndarray | None]:
+    """The complex step's rows, verified (None when f does not allow it), and the probe
+    that verified them (None when f failed first, or when ``along`` is not the complex step:
+    then it failed along the check's own directions already)."""
+    if along is not None and along.method != "complex":
+        return None, None
+    probe = None
+    try:
+        probe = _ComplexProbe(cev, f, arrays, wrt, f0, probes) if along is None else \
+            _ComplexProbe.known(f0, along.directions[0], along.derivatives, along.error)
+        if not probe.plausible:
+            return probe, None
+        # Dual numbers are verified by the complex steps the probe already took
+        cev.defer_dual = bool(probe.complex_steps)
+        d = _complex_step(cev, arrays[wrt])
+        if cev.unverified and not probe.reproduces(d):
+            cev.dual, cev.defer_dual = False, False   # complex arithmetic instead
+            d = _complex_step(cev, arrays[wrt])
+    except FunctionError:
+        return probe, None
+    return probe, (d if np.all(np.isfinite(d)) and probe.agrees(d) else None)
+
+
+def _reference(probe: _ComplexProbe | None, along: Any, f: Callable, arrays: list, wrt: int,
+               count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Derivatives of f along random directions, by finite differences or verified against
+    them, that dual numbers through kinks must reproduce: a check's directional comparison
+    (``along``), else the probe's central differences along ``count`` directions; as the
+    directions, the derivatives and their error bounds (None when there are none)."""
+    if along is not None:
+        return along.directions[0], along.derivatives, along.error
+    if probe is None:
+        return None
+    try:
+        probe.top_up(f, arrays, wrt, count)
+    except FunctionError:
+        return None
+    if not probe.differences:
+        return None
+    fd, err = zip(*probe.differences, strict=True)
+    return np.stack(probe.directions), np.stack(fd), np.stack(err)
+
+
+def _trusted(d: np.ndarray | None, reference: tuple | None) -> np.ndarray | None:
+    """Rows of dual numbers through kinks, when they reproduce the ``reference``
+    (:func:`matdiff._kinks.trusted`); else None."""
+    if d is None or reference is None or not np.all(np.isfinite(d)) or not trusted(d, *reference):
+        return None
+    return d
 
 
 def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: np.ndarray,
@@ -580,8 +698,7 @@ def _adaptive_richardson(ev: _Evaluator, x: np.ndarray, f0: np.ndarray, scale: n
 
 
 def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> np.ndarray:
-    n = int(np.prod(in_shape, dtype=int))
-    m = int(np.prod(out_shape, dtype=int))
+    n, m = math.prod(in_shape), math.prod(out_shape)
     return rows.reshape(n, m).T.reshape(out_shape + in_shape)
 
 
@@ -592,17 +709,44 @@ def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "ac
 
     With ``need_error=False`` the error bound is None and costs nothing: the Jacobian is the
     same, but "accurate" skips the extra central differences that only widen the bound.
-    ``along``: derivatives of f along random directions by the complex step, already
-    verified (a check's directional comparison): the complex step of the Jacobian is checked
-    against them instead of new ones.
+    ``along``: derivatives of f along random directions, already verified (a check's
+    directional comparison): the complex step of the Jacobian, or its dual numbers through
+    kinks, is checked against them instead of new ones.
     """
     arrays, wrt, f0 = _prepare(f, args, wrt)
+    jac, err, used = jacobian_at(f, arrays, wrt, f0, method, step, need_error, along)
+    return jac, err, f0, used
+
+
+def exact_jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The "accurate" Jacobian and its error bound, as :func:`jacobian_at` gives them, when
+    they come from one call of f with dual numbers (the complex step, or through kinks), else
+    None (no more than a few calls of f spent): a check of a small Jacobian takes it instead
+    of its directional comparison, at about the same cost, and compares every entry."""
+    try:
+        with np.errstate(all="ignore"):
+            rows = _dual_rows(_Evaluator(f, arrays, wrt, f0.shape), f, arrays, wrt, f0)
+    except FunctionError:
+        return None
+    if rows is None:
+        return None
+    shape_in = arrays[wrt].shape
+    return (_rows_to_numerator(rows, shape_in, f0.shape),
+            _rows_to_numerator(_rounding_error(rows), shape_in, f0.shape))
+
+
+def jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
+                method: str = "accurate", step: float | None = None, need_error: bool = True,
+                along: Any = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """:func:`jacobian_with_error` at a point that ``_prepare`` already checked (its float64
+    arrays, and f0 = f there), as a check has it: f is not called at the point again."""
     with np.errstate(all="ignore"):  # steps outside f's domain are repaired, not reported
         rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error,
                                          along=along)
     shape_in = arrays[wrt].shape
     return (_rows_to_numerator(rows, shape_in, f0.shape),
-            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), f0, used)
+            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), used)
 
 
 def numeric_jacobian(
@@ -630,7 +774,8 @@ def numeric_jacobian(
         convention: row = input, column = output).
     method : {"central", "forward", "richardson", "complex", "accurate"}
         See the module documentation. ``"accurate"`` picks the complex step when ``f``
-        supports it and Richardson extrapolation otherwise.
+        supports it, else dual numbers through ``abs``, ``np.maximum``... when they agree
+        with finite differences, and Richardson extrapolation otherwise.
     step : float, optional
         Step size for ``"central"`` (absolute). Chosen per entry when omitted.
 

@@ -4,6 +4,7 @@ wrong (too high, too low, not a number) without ever showing the expected values
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,10 @@ SYMBOLS = {0: ".", 1: "+", -1: "-", 2: "!"}
 COLOURS = {0: "#eef2f5", 1: "#d6604d", -1: "#4393c3", 2: "#222222"}
 MEANING = {0: "right", 1: "too high", -1: "too low", 2: "NaN or inf"}
 _MAX_TEXT_ROWS, _MAX_TEXT_COLS = 30, 60
+_CELL = "width:14px;height:14px;padding:0;border:1px solid #fff"
+# The HTML map's cell for each value -1, 0, 1, 2 (in that order).
+_HTML_CELLS = np.array([f'<td title="{MEANING[v]}" style="{_CELL};background:{COLOURS[v]}"></td>'
+                        for v in (-1, 0, 1, 2)], dtype=object)
 
 
 @dataclass(eq=False)
@@ -130,7 +135,7 @@ class CheckResult:
         out = [f'<div class="matdiff-result" style="border-left:4px solid {colour};'
                f'padding:4px 8px;font-family:sans-serif">{msg}']
         for part in self._maps():
-            out.append(_html_grid(part))
+            out += _html_grid(part)       # its pieces: the page is joined once
         for part in (self.parts or [self]):
             if not part.ok and part.mistakes is None and part.expected_shape is not None \
                     and part.answer_shape is not None:
@@ -163,7 +168,7 @@ def _as_2d(a: np.ndarray, row_axes: int | None = None) -> np.ndarray:
     if a.ndim == 1:
         return a.reshape(1, -1)
     k = _split(a.ndim, row_axes)
-    return a.reshape(int(np.prod(a.shape[:k])), -1)
+    return a.reshape(math.prod(a.shape[:k]), -1)
 
 
 def axis_meaning(shape: tuple, row_label: str, col_label: str, row_axes: int | None = None) -> str:
@@ -190,20 +195,21 @@ def _html_shapes(part: CheckResult) -> str:
             "</tr></table>")
 
 
-def _html_grid(part: CheckResult) -> str:
+def _html_grid(part: CheckResult) -> list[str]:
+    """The HTML of a part's map, as pieces to join (a map is hundreds of KB: joined once)."""
     g = part.grid()
     rows, cols = g.shape
     rows_shown, cols_shown = min(rows, 40), min(cols, 60)
-    cell = "width:14px;height:14px;padding:0;border:1px solid #fff"
     head = (f'<div style="margin-top:6px;font-size:90%">Mistake map of '
             f"<b>{html.escape(part.name)}</b> {part.answer_shape}: "
             f"{html.escape(part._axes_text())}</div>")
-    cells = {v: f'<td title="{MEANING[v]}" style="{cell};background:{COLOURS[v]}"></td>'
-             for v in MEANING}
-    table = ['<table style="border-collapse:collapse;margin:2px 0">']
-    for row in g[:rows_shown, :cols_shown].astype(int).tolist():
-        table.append("<tr>" + "".join(map(cells.__getitem__, row)) + "</tr>")
-    table.append("</table>")
+    # One <tr> per row, each cell looked up by its value (+1: -1..2 index the table).
+    shown = g[:rows_shown, :cols_shown].astype(np.intp)
+    body = np.empty((shown.shape[0], shown.shape[1] + 2), dtype=object)
+    body[:, 0], body[:, -1] = "<tr>", "</tr>"
+    body[:, 1:-1] = _HTML_CELLS[shown + 1]
+    table = ['<table style="border-collapse:collapse;margin:2px 0">', *body.ravel().tolist(),
+             "</table>"]
     legend = " ".join(
         f'<span style="display:inline-block;width:10px;height:10px;background:{COLOURS[k]}">'
         f"</span> {MEANING[k]}" for k in (0, 1, -1, 2)
@@ -211,4 +217,4 @@ def _html_grid(part: CheckResult) -> str:
     more = ""
     if rows > rows_shown or cols > cols_shown:
         more = f" (showing {rows_shown} x {cols_shown} of {rows} x {cols})"
-    return head + "".join(table) + f'<div style="font-size:85%">{legend}{more}</div>'
+    return [head, *table, f'<div style="font-size:85%">{legend}{more}</div>']
