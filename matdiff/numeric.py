@@ -702,6 +702,13 @@ def _rows_to_numerator(rows: np.ndarray, in_shape: tuple, out_shape: tuple) -> n
     return rows.reshape(n, m).T.reshape(out_shape + in_shape)
 
 
+def _numerator(rows: np.ndarray, err: np.ndarray | None, in_shape: tuple, out_shape: tuple,
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows and their error bound (or None) as Jacobians in numerator layout."""
+    return (_rows_to_numerator(rows, in_shape, out_shape),
+            None if err is None else _rows_to_numerator(err, in_shape, out_shape))
+
+
 def jacobian_with_error(f: Callable, *args: Any, wrt: int = 0, method: str = "accurate",
                         step: float | None = None, need_error: bool = True, along: Any = None,
                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
@@ -731,9 +738,7 @@ def exact_jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.nd
         return None
     if rows is None:
         return None
-    shape_in = arrays[wrt].shape
-    return (_rows_to_numerator(rows, shape_in, f0.shape),
-            _rows_to_numerator(_rounding_error(rows), shape_in, f0.shape))
+    return _numerator(rows, _rounding_error(rows), arrays[wrt].shape, f0.shape)
 
 
 def jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
@@ -744,9 +749,7 @@ def jacobian_at(f: Callable, arrays: list[np.ndarray], wrt: int, f0: np.ndarray,
     with np.errstate(all="ignore"):  # steps outside f's domain are repaired, not reported
         rows, err, used = _jacobian_rows(f, arrays, wrt, f0, method, step, need_error=need_error,
                                          along=along)
-    shape_in = arrays[wrt].shape
-    return (_rows_to_numerator(rows, shape_in, f0.shape),
-            None if err is None else _rows_to_numerator(err, shape_in, f0.shape), used)
+    return (*_numerator(rows, err, arrays[wrt].shape, f0.shape), used)
 
 
 def numeric_jacobian(

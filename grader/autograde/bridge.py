@@ -121,6 +121,16 @@ def encode(obj, function=None, lenient=False) -> str:
     return text
 
 
+def nested(code):
+    """``code`` and every code object nested in it (functions, lambdas, classes,
+    comprehensions), outermost first."""
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        yield c
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+
+
 _STATEFUL = {"STORE_DEREF", "DELETE_DEREF", "STORE_GLOBAL", "DELETE_GLOBAL"}
 # built-ins that reach outside the function (files, the namespace, the session)
 _WORLD = {"open", "input", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
@@ -174,13 +184,10 @@ def as_code(f, enc, modules, refuse=()):
 
     def function(fn, seen):
         code, names = fn.__code__, set()
-        stack = [code]
-        while stack:
-            c = stack.pop()
+        for c in nested(code):
             if any(ins.opname in _STATEFUL for ins in dis.get_instructions(c)):
                 raise _NotPure
             names.update(c.co_names)
-            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
         if names & _WORLD - fn.__globals__.keys():
             raise _NotPure
         glob = [[n, form(fn.__globals__[n], seen)] for n in sorted(names) if n in fn.__globals__]
@@ -394,11 +401,11 @@ def install_learner():
         code = getattr(fn, "__code__", None)
         if code is None:
             return []
-        names, stack = set(), [code]
-        while stack and len(names) < 2000:
-            c = stack.pop()
+        names = set()
+        for c in nested(code):
+            if len(names) >= 2000:
+                break
             names.update(c.co_names)
-            stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
         glob = getattr(fn, "__globals__", {})
         for n in list(names):
             g = glob.get(n)
@@ -443,10 +450,8 @@ def install_learner():
 def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one place
     """Connect to the learner's kernel and bind the learner's names before every cell."""
     import builtins
-    import dis
     import os
     import time
-    import types
 
     import zmq
     from jupyter_client import BlockingKernelClient
@@ -477,12 +482,12 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
             return False
 
     loop = {"id": None}              # the learner's serving loop, while a trusted cell runs
+    poller = zmq.Poller()            # the learner's kernel's replies and input requests
+    poller.register(kc.shell_channel.socket, zmq.POLLIN)
+    poller.register(kc.stdin_channel.socket, zmq.POLLIN)
 
     def answer(msg_id, callbacks):
         """The serving loop's next answer (text), running the call-backs asked for meanwhile."""
-        poller = zmq.Poller()
-        poller.register(kc.shell_channel.socket, zmq.POLLIN)
-        poller.register(kc.stdin_channel.socket, zmq.POLLIN)
         while True:
             if time.time() > deadline:
                 raise TimeoutError("the learner's function did not return in the notebook's time")
@@ -529,8 +534,6 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         if msg_id is None:
             return
         kc.input("end:")
-        poller = zmq.Poller()
-        poller.register(kc.shell_channel.socket, zmq.POLLIN)
         while time.time() < deadline and (poller.poll(200) or alive()):
             while kc.shell_channel.msg_ready():
                 if kc.shell_channel.get_msg(timeout=0)["parent_header"].get("msg_id") == msg_id:
@@ -605,14 +608,15 @@ def install_trusted(cfg):  # noqa: C901 - the trusted kernel's half, in one plac
         return fn
 
     def loaded(code, out, stored):
-        for ins in dis.get_instructions(code):
-            if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL") and type(ins.argval) is str:
-                out.add(ins.argval)
-            elif ins.opname in ("STORE_NAME", "STORE_GLOBAL") and stored is not None:
-                stored.add(ins.argval)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                loaded(const, out, None)
+        """Add to ``out`` the globals ``code`` reads (nested code too), to ``stored`` (when
+        given) those its own top level binds."""
+        for c in nested(code):
+            for ins in dis.get_instructions(c):
+                if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL") and type(ins.argval) is str:
+                    out.add(ins.argval)
+                elif ins.opname in ("STORE_NAME", "STORE_GLOBAL") and stored is not None \
+                        and c is code:
+                    stored.add(ins.argval)
 
     def functions_in(value):
         """The trusted functions a value of this kernel holds: itself, a class's methods, the

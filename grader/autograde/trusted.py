@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from .bridge import nested
 from .sandbox import KernelPool
 
 BRIDGE = Path(__file__).resolve().with_name("bridge.py")
@@ -129,7 +130,6 @@ def _names(source: str) -> tuple[set, set] | None:
     """(names the cell's code reads as globals, names it binds), or None when it does not
     compile (then it is run, to be safe)."""
     import dis
-    import types
 
     from IPython.core.inputtransformer2 import TransformerManager
 
@@ -137,15 +137,13 @@ def _names(source: str) -> tuple[set, set] | None:
         code = compile(TransformerManager().transform_cell(source), "<cell>", "exec")
     except Exception:
         return None
-    loads, stores, stack = set(), set(), [code]
-    while stack:
-        c = stack.pop()
+    loads, stores = set(), set()
+    for c in nested(code):
         for ins in dis.get_instructions(c):
             if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL"):
                 loads.add(ins.argval)
             elif ins.opname in ("STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"):
                 stores.add(ins.argval)
-        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
     return loads, stores
 
 
