@@ -194,11 +194,20 @@ def test_the_graders_environment_does_not_leak(attacked):
     ("symlink-notebook", "symbolic link"), ("symlink-learner-folder", "symbolic link"),
     ("symlink-assignment-folder", "symbolic link"), ("notebook-50mb", "too large"),
     ("memory-hog-children", "memory"), ("fork-bomb", "time limit"),
-    ("kill-parent", "kernel died"), ("print-100mb", "output larger than 8 MB"),
+    ("print-100mb", "output larger than 8 MB"),
+    # nothing else is in its PID namespace: the ids it kills are its own threads'
+    ("kill-everyone", "kernel died in cell 3"),
 ])
 def test_each_attack_gets_a_clear_reason(attacked, student, words):
     said = [p["problem"] for p in attacked["problems"] if p["student"] == student]
     assert any(words in p for p in said), said
+
+
+def test_the_kernel_cannot_kill_what_runs_it(attacked):
+    """Its parent is the init of its own PID namespace: the kill is ignored and the test cells
+    run (and find the wrong answer)."""
+    assert not [p for p in attacked["problems"] if p["student"] == "kill-parent"]
+    assert attacked["cells"][("kill-parent", "test_grad_square")]["diagnosis"] == "scale"
 
 
 def test_csv_cells_are_not_formulas(attacked):

@@ -62,7 +62,7 @@ print('cwd', os.getcwd(), sorted(os.listdir('.')))
     r = _run(Sandbox(Limits()), code, tmp_path)
     out = r.stdout
     assert r.returncode == 0, r.stderr
-    assert "pid 2\n" in out or "pid 3\n" in out           # a PID namespace of its own
+    assert "pid 2\n" in out                               # a PID namespace of its own
     assert "solutions False" in out
     # only what the kernel needs of the checkout: the environment and the package, read-only
     assert set(eval(out.split("repo ")[1].splitlines()[0])) <= {".venv", "matdiff"}
@@ -70,6 +70,30 @@ print('cwd', os.getcwd(), sorted(os.listdir('.')))
     assert "network no" in out
     assert "cwd /home/learner ['scratch.txt']" in out
     assert "submission ['mine.txt']" in out
+
+
+def test_the_code_cannot_kill_the_processes_that_run_it(tmp_path):
+    """Its parent is the init of its PID namespace (the kernel ignores signals sent to an init
+    from inside), and nothing else of the sandbox is in that namespace."""
+    r = _run(Sandbox(Limits()), """
+import os, signal, time
+print('parent', os.getppid())
+os.kill(os.getppid(), signal.SIGKILL)
+for pid in range(1, 50):
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+try:
+    os.kill(-1, signal.SIGKILL)
+except ProcessLookupError:
+    print('no one else')
+time.sleep(0.5)
+print('still here')
+""", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["parent", "1", "no", "one", "else", "still", "here"]
 
 
 def test_limits(tmp_path):

@@ -21,7 +21,11 @@ Each submission gets a kernel of its own, started inside ``bwrap`` (Debian/Ubunt
 
 When the grader runs as root (CI, containers) the outer bwrap sets up the mounts and
 namespaces, then drops to a fresh unprivileged uid (``setpriv``) and an inner bwrap creates the
-user namespace; as any other user one bwrap does it all. Resource limits are set inside, by
+user namespace and a PID namespace of its own; as any other user one bwrap does it all. Either
+way the kernel's parent is the init of the kernel's PID namespace: Linux ignores the signals
+sent to it from inside, so the learner's code cannot kill the processes that run it (a kill
+that lands a moment after its cell has replied would make where the notebook stops depend on
+timing). Resource limits are set inside, by
 ``prlimit``, so the process cap counts only the sandbox's own processes.
 
 ``KernelPool`` keeps one sandboxed kernel booted ahead (numpy and matdiff already imported), so
@@ -195,7 +199,7 @@ class Sandbox:
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                     "--no-new-privs", "--",
                     BWRAP, "--unshare-user", "--disable-userns", "--die-with-parent",
-                    "--bind", "/", "/", "--chdir", HOME, "--"]
+                    "--unshare-pid", "--bind", "/", "/", "--chdir", HOME, "--"]
         cmd += ["prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={lim.cpu_seconds}",
                 f"--nproc={lim.processes}", f"--fsize={lim.file_mb << 20}", "--core=0",
                 "--nofile=256", "--"]
