@@ -29,9 +29,9 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m grader release --check
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --ignore tests/test_cluster.py
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --ignore tests/test_cluster.py --durations=25
 	# the Dask cluster tests start their own scheduler and workers: run them on their own
-	$(BIN)/python -m pytest tests/test_cluster.py
+	$(BIN)/python -m pytest tests/test_cluster.py --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

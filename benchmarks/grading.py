@@ -53,7 +53,8 @@ def main() -> int:
     env["MPLBACKEND"] = "Agg"
     os.environ.update(env)
     import nbformat
-    from nbclient import NotebookClient
+
+    from grader.notebook_client import notebook_client
 
     solutions = Path(args.solutions).resolve()
     source = sorted((solutions / args.assignment).glob("*.ipynb"))
@@ -72,8 +73,7 @@ def main() -> int:
         for _ in range(args.n):
             for path in source:
                 nb = nbformat.read(path, as_version=4)
-                NotebookClient(nb, timeout=int(args.timeout), kernel_name="python3",
-                               resources={"metadata": {"path": str(path.parent)}}).execute()
+                notebook_client(nb, path.parent, int(args.timeout)).execute()
         rows["floor: nbclient, sequential"] = time.perf_counter() - t
         cpus["floor: nbclient, sequential"] = cpu() - c
 

@@ -9,17 +9,13 @@ from pathlib import Path
 from .paths import SOLUTIONS, SOURCES
 from .sources import build, solution_path, source_names, stale
 
-KERNEL = "python3"
-
 
 def execute(nb, cwd: Path, timeout: int = 600):
     """Run a notebook (in memory) in the folder cwd, then normalize its outputs."""
-    from nbclient import NotebookClient
+    from .notebook_client import notebook_client
 
     os.environ.pop("MPLBACKEND", None)  # figures need the kernel's inline backend
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+    notebook_client(nb, cwd, timeout).execute()
     normalize(nb)
     return nb
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from grader.notebook_client import notebook_client
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?### END SOLUTION[^\n]*\n?", re.S | re.M)
@@ -56,9 +57,7 @@ def hidden_lines(source: str) -> list[str]:
 
 
 def execute(nb, cwd: Path, allow_errors: bool = False, timeout: int = 120):
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            record_timing=False, resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+    notebook_client(nb, cwd, timeout, allow_errors=allow_errors).execute()
     return nb
 
 

@@ -19,8 +19,9 @@ import re
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from notebook_tools import REPO, by_grade_id, nbgrader_meta, solution_code, solution_lines
+
+from grader.notebook_client import notebook_client
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +50,7 @@ class Session:
         self.answers = by_grade_id(self.solution)
         self.visible = by_grade_id(self.student)
         nb = nbformat.v4.new_notebook(cells=[nbformat.from_dict(c) for c in self.solution.cells])
-        self.client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                                     record_timing=False,
-                                     resources={"metadata": {"path": str(REPO / "solutions" / name)}})
+        self.client = notebook_client(nb, REPO / "solutions" / name, 120, allow_errors=True)
         self.client.km = self.client.create_kernel_manager()
         self.client.start_new_kernel()
         self.client.start_new_kernel_client()

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from notebook_tools import errors, execute
 
+from grader.notebook_client import notebook_client
 from grader.sources import SourceError, build, course_table, readme_with_table, source_names, stale
 
 CELL = re.compile(r"^(?:\+\+\+ \{.*\}|```\{code-cell\}.*)$", re.M)
@@ -106,6 +107,22 @@ def test_the_template_source_builds_and_runs(repo, tmp_path):
     assert kinds["test_double"]["points"] == 2 and kinds["double"]["solution"]
     nbformat.validate(nb)
     assert errors(execute(nb, tmp_path)) == []
+
+
+@pytest.mark.slow
+def test_an_interact_cell_is_captured_without_a_message_back_to_the_kernel(tmp_path):
+    """nbclient's own stand-in for an Output widget sends what it captured back to the kernel on
+    the socket it reads the cell's reply from, and then sometimes waits out the cell's whole
+    time limit (jupyter/nbclient#312). Every notebook here runs through notebook_client, whose
+    widget captures the output and sends nothing back."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        "import ipywidgets\nshown = ipywidgets.interact(lambda k: print('value', 7 * k), k=3)",
+        "print('sent back:', len(shown.widget.out.outputs))")])
+    client = notebook_client(nb, tmp_path, 60)
+    client.execute()
+    captured = [o for state in client.widget_state.values() for o in state.get("outputs", [])]
+    assert [o.get("text") for o in captured] == ["value 21\n"]
+    assert nb.cells[1].outputs[0].text == "sent back: 0\n"
 
 
 NOTES = re.compile(r"\b(course notes|source notes|study notes|the notes|notes')", re.I)

@@ -30,10 +30,10 @@ from queue import Empty
 import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.output_widget import OutputWidget
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from ..notebook_client import WIDGETS
 from . import trusted
 from .records import Record
 from .sandbox import KernelPool, Watchdog
@@ -158,19 +158,6 @@ def _error(ename: str, evalue: str) -> NotebookNode:
                         traceback=[f"{ename}: {evalue}"])
 
 
-class CapturingOutput(OutputWidget):
-    """nbclient's stand-in for the front end of an ``ipywidgets.Output`` (``interact`` shows
-    its function's output in one): it captures what the kernel sends to the widget, as
-    nbclient's does, but sends nothing back. nbclient's sends the captured outputs to the
-    kernel on the shell socket while it waits on that socket for the cell's reply, and the
-    reply is then sometimes seen only when the cell's time runs out (jupyter/nbclient#312):
-    a notebook with an ``interact`` cell got 0 points now and then. Grading needs the
-    outputs, not the kernel's copy of them."""
-
-    def _publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        return None
-
-
 class GuardedExecute(Execute):
     """nbgrader's Execute with a per-notebook budget, crash handling, and the test cells run
     in a trusted kernel outside the sandbox."""
@@ -214,7 +201,7 @@ class GuardedExecute(Execute):
         keep = grading.log is None
         tkm = trusted.take(pool.preload, keep)        # the same modules as the learner's
         NotebookClient.__init__(self, nb, km)
-        self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": CapturingOutput}}
+        self.widget_registry = WIDGETS        # grader/notebook_client.py: no stalls
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         budget = float(grading.settings.notebook_seconds)
