@@ -7,7 +7,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8888
-JOBS ?= 2
+# pytest workers: the tests wait on kernels, browsers and subprocesses much of the time, so 3 on
+# 2 cores finish sooner than 2 (measured: 6:45 against 7:34 for all but the cluster tests)
+JOBS ?= 3
 # nbgrader calls the `alembic` executable: the environment's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
