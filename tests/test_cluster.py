@@ -109,9 +109,26 @@ def klass(tmp_path_factory, repo):
     for name in os.listdir(side):
         if name in HOSTILE:
             os.rename(side / name, subs / name)
-    out = tmp / "jobs1"
-    assert autograde.main(subs, out, jobs=1, timeout=TIMEOUT, solutions=solutions) == 0
-    return {"tmp": tmp, "subs": subs, "solutions": solutions, "jobs1": out, "student": student}
+    # the class graded with --jobs 1, in a process of its own while the cluster grades it
+    out, log = tmp / "jobs1", open(tmp / "jobs1.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out),
+                             "--jobs", "1", "--timeout", str(TIMEOUT), "--solutions", str(solutions)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield {"tmp": tmp, "subs": subs, "solutions": solutions, "jobs1": (proc, out),
+               "student": student}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.close()
+
+
+def _jobs1(klass) -> Path:
+    """The output of the class's --jobs 1 run, once it has finished."""
+    proc, out = klass["jobs1"]
+    assert proc.wait(timeout=600) == 0, (klass["tmp"] / "jobs1.log").read_text()[-3000:]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +144,8 @@ def test_a_cluster_grades_a_hostile_class_like_jobs_1(klass, dask):
     code = autograde.main(klass["subs"], out, timeout=TIMEOUT, solutions=klass["solutions"],
                           cluster=dask.address)
     assert code == 0
-    assert _rows(out) == _rows(klass["jobs1"])
-    assert _feedback(out) == _feedback(klass["jobs1"])
+    assert _rows(out) == _rows(_jobs1(klass))
+    assert _feedback(out) == _feedback(_jobs1(klass))
     assert json.loads((out / "run.json").read_text())["jobs"] == 2
     text = (out / "feedback" / "typical" / "demo" / "demo.html").read_text()
     assert "[diagnosis: sign]" in text and "Score: 0 / 3" in text
@@ -180,8 +197,8 @@ def test_a_worker_killed_mid_run_loses_nothing(klass, tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert _rows(out) == _rows(klass["jobs1"], names)       # as in the class's --jobs 1 run
-        assert _feedback(out) == _feedback(klass["jobs1"], names)
+        assert _rows(out) == _rows(_jobs1(klass), names)        # as in the class's --jobs 1 run
+        assert _feedback(out) == _feedback(_jobs1(klass), names)
         progress = [line for line in err.read_text().splitlines() if line.startswith("[")]
         assert len(progress) == len(names)                       # each counted once
     finally:
